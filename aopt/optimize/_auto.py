@@ -1,0 +1,92 @@
+"""`algorithm="auto"`: choose a method from the problem's properties, and restart when it fails.
+
+The rule (also in the README):
+1. Constraints: SLSQP when gradients are available, else COBYQA. If the result does
+   not verify, trust-constr continues from the best point.
+2. No constraints, a multimodal problem (a benchmark known to have many local minima)
+   with finite bounds: differential_evolution (seeded, polished by L-BFGS-B).
+3. Otherwise bounds: L-BFGS-B; no bounds: BFGS. (Exact gradients are used when the
+   problem has them; otherwise SciPy's finite differences, which are recorded.)
+4. Restarts: while the result does not verify as converged and budget remains,
+   up to 3 restarts: first the same method from the best point so far, then from
+   points drawn uniformly in the bounds (or around the best point when unbounded)
+   with the run's recorded seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from aopt.optimize._registry import get_algorithm
+from aopt.optimize._solve import Outcome, solve_with
+from aopt.optimize._verify import verify
+
+__all__ = ["choose_auto", "run_auto", "MAX_RESTARTS"]
+
+MAX_RESTARTS = 3
+
+
+def choose_auto(problem) -> tuple[str, str]:
+    """The first method `auto` runs on this problem, and why."""
+    if problem.constraints:
+        if problem.has_gradient:
+            return "SLSQP", "constrained and smooth with exact gradients"
+        return "COBYQA", "constrained, no gradients available"
+    if getattr(problem, "multimodal", False) and problem.has_finite_bounds:
+        return "differential_evolution", "many local minima inside finite bounds: a global search"
+    if any(math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds):
+        return "L-BFGS-B", "bounded and smooth"
+    return "BFGS", "unbounded and smooth"
+
+
+def _restart_point(problem, best_x: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
+    if k == 0:
+        return best_x.copy()
+    lo = np.array([b[0] for b in problem.bounds], dtype=float)
+    hi = np.array([b[1] for b in problem.bounds], dtype=float)
+    if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+        return rng.uniform(lo, hi)
+    scale = np.maximum(1.0, np.abs(best_x))
+    x = best_x + rng.normal(size=best_x.size) * scale
+    return np.clip(x, lo, hi)
+
+
+def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool
+             ) -> tuple[list[Outcome], str]:
+    """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
+
+    Returns the outcomes in order and a one-line account of what was chosen.
+    """
+    first, why = choose_auto(problem)
+    rng = np.random.default_rng(seed)
+    outcomes: list[Outcome] = []
+    info = get_algorithm(first)
+    options = {}
+    out = solve_with(info, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
+    outcomes.append(out)
+    account = f"auto chose {first} ({why})"
+    for k in range(MAX_RESTARTS):
+        if out.stopped_by_budget:
+            break
+        best = best_so_far()
+        if best is None:
+            break
+        bx, bf = best
+        if verify(problem, bx, bf)["converged"]:
+            break
+        if k == 0 and problem.constraints and problem.has_gradient:
+            info = get_algorithm("trust-constr")
+            start = bx.copy()
+            account += "; trust-constr continued from the best point"
+        elif info.name == "differential_evolution":
+            start = bx.copy()
+            seed = int(rng.integers(2**31))
+            account += f"; restarted differential_evolution (seed {seed})"
+        else:
+            start = _restart_point(problem, bx, rng, k)
+            account += f"; restart {k + 1} of {info.name}" + (" from the best point" if k == 0 else "")
+        out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
+        outcomes.append(out)
+    return outcomes, account

@@ -1,0 +1,238 @@
+"""The algorithm registry: what each SciPy method handles, and which choices make sense."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+
+from aopt.errors import IncompatibleAlgorithm, InvalidInput, NotFound
+
+__all__ = [
+    "AlgorithmInfo",
+    "list_algorithms",
+    "get_algorithm",
+    "check_compatible",
+    "validate_options",
+]
+
+
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    """One optimizer paola can run, with the properties the agent and `auto` reason about."""
+
+    name: str
+    family: str  # "local" (scipy.optimize.minimize) or "global"
+    handles_bounds: bool
+    handles_constraints: bool  # nonlinear inequality constraints
+    handles_equality: bool
+    uses_gradient: bool
+    needs_hessian: bool
+    needs_bounds: bool
+    stochastic: bool
+    options: tuple[str, ...]
+    summary: str
+    aliases: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "handles_bounds": self.handles_bounds,
+            "handles_constraints": self.handles_constraints,
+            "handles_equality_constraints": self.handles_equality,
+            "uses_gradient": self.uses_gradient,
+            "needs_bounds": self.needs_bounds,
+            "stochastic": self.stochastic,
+            "options": list(self.options),
+            "summary": self.summary,
+        }
+
+
+_TRUST = ("initial_trust_radius", "max_trust_radius", "eta", "gtol", "maxiter", "disp")
+
+_ALGORITHMS: tuple[AlgorithmInfo, ...] = (
+    AlgorithmInfo("auto", "auto", True, True, True, True, False, False, False, (),
+                  "paola picks a method from the problem's properties (see README: the auto rule)."),
+    AlgorithmInfo("Nelder-Mead", "local", True, False, False, False, False, False, False,
+                  ("maxiter", "maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "disp"),
+                  "Derivative-free simplex search; robust for small, noisy or non-smooth problems.",
+                  ("simplex", "nm", "neldermead")),
+    AlgorithmInfo("Powell", "local", True, False, False, False, False, False, False,
+                  ("maxiter", "maxfev", "xtol", "ftol", "direc", "disp"),
+                  "Derivative-free conjugate-direction search; good on smooth problems without gradients."),
+    AlgorithmInfo("CG", "local", False, False, False, True, False, False, False,
+                  ("maxiter", "gtol", "norm", "eps", "c1", "c2", "disp"),
+                  "Nonlinear conjugate gradient; low memory, unconstrained."),
+    AlgorithmInfo("BFGS", "local", False, False, False, True, False, False, False,
+                  ("maxiter", "gtol", "norm", "eps", "xrtol", "c1", "c2", "disp"),
+                  "Quasi-Newton; the default workhorse for smooth unconstrained problems."),
+    AlgorithmInfo("Newton-CG", "local", False, False, False, True, True, False, False,
+                  ("maxiter", "xtol", "eps", "c1", "c2", "disp"),
+                  "Truncated Newton with exact Hessians; unconstrained.", ("ncg",)),
+    AlgorithmInfo("L-BFGS-B", "local", True, False, False, True, False, False, False,
+                  ("maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter", "maxls", "disp"),
+                  "Limited-memory quasi-Newton with bounds; fast for large smooth problems.",
+                  ("lbfgs", "lbfgsb")),
+    AlgorithmInfo("TNC", "local", True, False, False, True, False, False, False,
+                  ("eps", "scale", "offset", "maxCGit", "eta", "stepmx", "accuracy", "minfev",
+                   "ftol", "xtol", "gtol", "rescale", "maxfun", "disp"),
+                  "Truncated Newton with bounds.", ("truncatednewton",)),
+    AlgorithmInfo("COBYLA", "local", True, True, False, False, False, False, False,
+                  ("rhobeg", "tol", "maxiter", "catol", "f_target", "disp"),
+                  "Derivative-free linear approximations; inequality constraints only."),
+    AlgorithmInfo("COBYQA", "local", True, True, True, False, False, False, False,
+                  ("maxfev", "maxiter", "f_target", "feasibility_tol", "initial_tr_radius",
+                   "final_tr_radius", "scale", "disp"),
+                  "Derivative-free quadratic models; bounds, inequality and equality constraints."),
+    AlgorithmInfo("SLSQP", "local", True, True, True, True, False, False, False,
+                  ("ftol", "eps", "maxiter", "disp"),
+                  "Sequential quadratic programming; the first choice for smooth constrained problems.",
+                  ("sqp",)),
+    AlgorithmInfo("trust-constr", "local", True, True, True, True, False, False, False,
+                  ("gtol", "xtol", "barrier_tol", "maxiter", "initial_tr_radius",
+                   "initial_constr_penalty", "initial_barrier_parameter",
+                   "initial_barrier_tolerance", "factorization_method", "verbose", "disp"),
+                  "Interior-point / trust-region; robust for hard constrained problems.",
+                  ("trustconstr", "interiorpoint")),
+    AlgorithmInfo("dogleg", "local", False, False, False, True, True, False, False, _TRUST,
+                  "Dog-leg trust region with exact Hessians; unconstrained, convex-ish problems."),
+    AlgorithmInfo("trust-ncg", "local", False, False, False, True, True, False, False, _TRUST,
+                  "Newton conjugate-gradient trust region; unconstrained.", ("trustncg",)),
+    AlgorithmInfo("trust-exact", "local", False, False, False, True, True, False, False,
+                  _TRUST + ("subproblem_maxiter",),
+                  "Nearly exact trust region; unconstrained, small to medium dimension.",
+                  ("trustexact",)),
+    AlgorithmInfo("trust-krylov", "local", False, False, False, True, True, False, False,
+                  _TRUST + ("inexact",),
+                  "Krylov trust region; unconstrained, large problems.", ("trustkrylov",)),
+    AlgorithmInfo("differential_evolution", "global", True, True, True, False, False, True, True,
+                  ("strategy", "maxiter", "popsize", "tol", "mutation", "recombination",
+                   "polish", "init", "atol", "updating", "disp"),
+                  "Population-based global search; needs finite bounds; handles constraints.",
+                  ("de", "differentialevolution", "diffevolution", "evolution")),
+    AlgorithmInfo("dual_annealing", "global", True, False, False, False, False, True, True,
+                  ("maxiter", "initial_temp", "restart_temp_ratio", "visit", "accept",
+                   "maxfun", "no_local_search"),
+                  "Generalized simulated annealing with local search; needs finite bounds.",
+                  ("dualannealing", "annealing", "simulatedannealing", "sa", "da")),
+    AlgorithmInfo("shgo", "global", True, True, True, False, False, True, False,
+                  ("n", "iters", "sampling_method"),
+                  "Simplicial homology global optimization; bounded, low dimension, constraints.",
+                  ("simplicialhomology",)),
+    AlgorithmInfo("direct", "global", True, False, False, False, False, True, False,
+                  ("eps", "maxfun", "maxiter", "locally_biased", "f_min", "f_min_rtol",
+                   "vol_tol", "len_tol"),
+                  "DIRECT: deterministic global search by dividing the box; needs finite bounds."),
+    AlgorithmInfo("basinhopping", "global", True, True, True, True, False, False, True,
+                  ("niter", "T", "stepsize", "interval", "niter_success", "target_accept_rate",
+                   "stepwise_factor", "local_method"),
+                  "Random hops with local minimizations (L-BFGS-B, or SLSQP when constrained).",
+                  ("basin", "basinhop")),
+)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_BY_KEY: dict[str, AlgorithmInfo] = {}
+for _info in _ALGORITHMS:
+    _BY_KEY[_key(_info.name)] = _info
+    for _alias in _info.aliases:
+        _BY_KEY[_key(_alias)] = _info
+
+
+def list_algorithms() -> list[AlgorithmInfo]:
+    """Every algorithm paola can run, `auto` first."""
+    return list(_ALGORITHMS)
+
+
+def get_algorithm(name: str) -> AlgorithmInfo:
+    """Look an algorithm up by name, ignoring case and punctuation ("nelder mead", "lbfgsb", "DE")."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"algorithm must be a non-empty name such as 'BFGS'; got {name!r}")
+    info = _BY_KEY.get(_key(name))
+    if info is None:
+        names = [a.name for a in _ALGORITHMS]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5) or difflib.get_close_matches(
+            _key(name), list(_BY_KEY), n=1, cutoff=0.6)
+        hint = f" Did you mean {(_BY_KEY.get(close[0]) or get_algorithm(close[0])).name!r}?" if close else ""
+        raise NotFound(f"unknown algorithm {name!r}.{hint} Known algorithms: {', '.join(names)}.")
+    return info
+
+
+def _suggest(problem, *, constrained: bool, equality: bool) -> str:
+    if constrained:
+        picks = ["SLSQP", "trust-constr", "COBYQA"] if equality else ["SLSQP", "trust-constr", "COBYLA", "COBYQA"]
+        if problem.has_finite_bounds:
+            picks.append("differential_evolution")
+    elif problem.has_finite_bounds:
+        picks = ["L-BFGS-B", "Nelder-Mead", "differential_evolution"]
+    else:
+        picks = ["BFGS", "L-BFGS-B", "Nelder-Mead"]
+    return ", ".join(picks) + " or auto"
+
+
+def check_compatible(info: AlgorithmInfo, problem, *, hard_bounds: bool) -> None:
+    """Refuse a choice the algorithm cannot honour, with the reason and a suggestion.
+
+    `hard_bounds` is False for a benchmark's default search domain, which methods
+    without bound support may ignore; bounds a user gave are always honoured.
+    """
+    if info.name == "auto":
+        return
+    has_cons = bool(problem.constraints)
+    has_eq = any(c.kind == "eq" for c in problem.constraints)
+    if has_cons and not info.handles_constraints:
+        raise IncompatibleAlgorithm(
+            f"{info.name} cannot handle the constraints of problem {problem.name!r} "
+            f"({'; '.join(c.text for c in problem.constraints)}). "
+            f"Use {_suggest(problem, constrained=True, equality=has_eq)}.")
+    if has_eq and not info.handles_equality:
+        raise IncompatibleAlgorithm(
+            f"{info.name} handles inequality constraints only, and problem {problem.name!r} has an "
+            f"equality constraint. Use {_suggest(problem, constrained=True, equality=True)}.")
+    if info.needs_bounds and not problem.has_finite_bounds:
+        raise IncompatibleAlgorithm(
+            f"{info.name} searches inside finite bounds, and problem {problem.name!r} has unbounded "
+            f"variables. Give bounds for every variable, or use "
+            f"{_suggest(problem, constrained=has_cons, equality=has_eq)}.")
+    bounded = any(math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds)
+    if bounded and hard_bounds and not info.handles_bounds:
+        raise IncompatibleAlgorithm(
+            f"{info.name} cannot keep to the bounds of problem {problem.name!r}. Use a method that "
+            f"handles bounds: L-BFGS-B, TNC, Powell, Nelder-Mead, SLSQP or trust-constr.")
+    if info.needs_hessian and not problem.has_gradient:
+        raise IncompatibleAlgorithm(
+            f"{info.name} needs exact second derivatives, which problem {problem.name!r} does not "
+            f"provide. Use BFGS, L-BFGS-B or a derivative-free method such as Powell.")
+
+
+_NUMERIC_OK = (int, float)
+
+
+def validate_options(info: AlgorithmInfo, options: dict | None) -> dict:
+    """Return the options as a plain dict, refusing unknown names with the valid ones listed."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidInput(f"options must be a mapping of option name to value, e.g. "
+                           f"{{'maxiter': 100}}; got {type(options).__name__}")
+    clean = {}
+    for key, value in options.items():
+        if key not in info.options:
+            valid = ", ".join(info.options) or "none"
+            hint = difflib.get_close_matches(str(key), info.options, n=1)
+            did = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise InvalidInput(f"unknown option {key!r} for {info.name}.{did} Valid options: {valid}.")
+        if isinstance(value, float) and not math.isfinite(value) and key not in ("f_min", "f_target"):
+            raise InvalidInput(f"option {key!r} must be a finite number; got {value!r}")
+        if key in ("maxiter", "maxfev", "maxfun", "niter", "popsize", "n", "iters", "maxcor", "maxls",
+                   "maxCGit", "minfev", "interval", "niter_success", "subproblem_maxiter"):
+            if isinstance(value, bool) or not isinstance(value, _NUMERIC_OK) or value != int(value) or value < 1:
+                raise InvalidInput(f"option {key!r} must be a positive whole number; got {value!r}")
+            value = int(value)
+        clean[key] = value
+    return clean

@@ -1,0 +1,138 @@
+"""Run one SciPy method on a problem through a recording objective."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from aopt.optimize._registry import AlgorithmInfo
+
+__all__ = ["EvaluationBudgetReached", "Outcome", "solve_with"]
+
+
+class EvaluationBudgetReached(Exception):
+    """Raised by a recording objective when the run's evaluation budget is spent."""
+
+
+@dataclass
+class Outcome:
+    """What one optimizer call ended with (minimization form)."""
+
+    method: str
+    x: np.ndarray | None
+    fun: float | None
+    n_iterations: int
+    message: str
+    scipy_success: bool | None
+    stopped_by_budget: bool = False
+
+
+def _scipy_bounds(problem):
+    return [(lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None)
+            for lo, hi in problem.bounds]
+
+
+def _any_bound(problem) -> bool:
+    return any(math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds)
+
+
+def _finite_bounds(problem):
+    return [(float(lo), float(hi)) for lo, hi in problem.bounds]
+
+
+def _nonlinear_constraint(problem):
+    from scipy.optimize import NonlinearConstraint
+
+    cons = problem.constraints
+
+    def values(x):
+        return np.array([c.fun(x) for c in cons], dtype=float)
+
+    def jacobian(x):
+        return np.array([np.asarray(c.jac(x), dtype=float) for c in cons])
+
+    lower = np.zeros(len(cons))
+    upper = np.array([0.0 if c.kind == "eq" else np.inf for c in cons])
+    return NonlinearConstraint(values, lower, upper, jac=jacobian)
+
+
+def solve_with(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict, seed: int | None,
+               *, hard_bounds: bool = True) -> Outcome:
+    """Call SciPy's `info.name` on `fun` (the recording objective, minimization form).
+
+    Gradients and Hessians come from the problem, never from finite differences,
+    when the problem has them. `EvaluationBudgetReached` raised by `fun` ends the
+    call early; KeyboardInterrupt propagates to the caller.
+    """
+    import scipy.optimize as so
+
+    counter = [0]
+
+    def callback(*args, **kwargs):
+        counter[0] += 1
+
+    jac = problem.jac if problem.has_gradient else None
+    opts = dict(options)
+    name = info.name
+    if info.family == "global" and problem.has_finite_bounds:
+        box = np.array(_finite_bounds(problem))
+        x0 = np.clip(x0, box[:, 0], box[:, 1])
+    try:
+        if info.family == "local":
+            kwargs = {"method": name, "callback": callback, "options": opts}
+            if info.uses_gradient and jac is not None:
+                kwargs["jac"] = jac
+            if info.needs_hessian:
+                kwargs["hess"] = problem.hess
+            if info.handles_bounds and _any_bound(problem):
+                kwargs["bounds"] = _scipy_bounds(problem)
+                lo = np.array([b[0] for b in problem.bounds])
+                hi = np.array([b[1] for b in problem.bounds])
+                x0 = np.clip(x0, lo, hi)
+            if problem.constraints:
+                kwargs["constraints"] = problem.scipy_constraints()
+            res = so.minimize(fun, x0, **kwargs)
+        elif name == "differential_evolution":
+            extra = {"constraints": _nonlinear_constraint(problem)} if problem.constraints else {}
+            res = so.differential_evolution(fun, _finite_bounds(problem), rng=seed, x0=x0,
+                                            callback=callback, **extra, **opts)
+        elif name == "dual_annealing":
+            minimizer = {"method": "L-BFGS-B"}
+            if jac is not None:
+                minimizer["jac"] = jac
+            res = so.dual_annealing(fun, _finite_bounds(problem), rng=seed, x0=x0,
+                                    minimizer_kwargs=minimizer, callback=callback, **opts)
+        elif name == "shgo":
+            minimizer = {"method": "SLSQP"}
+            if jac is not None:
+                minimizer["jac"] = jac
+            extra = {"constraints": problem.scipy_constraints()} if problem.constraints else {}
+            res = so.shgo(fun, _finite_bounds(problem), minimizer_kwargs=minimizer,
+                          callback=callback, **extra, **opts)
+        elif name == "direct":
+            res = so.direct(fun, _finite_bounds(problem), callback=callback, **opts)
+        elif name == "basinhopping":
+            local = opts.pop("local_method", "SLSQP" if problem.constraints else "L-BFGS-B")
+            minimizer = {"method": local}
+            if jac is not None:
+                minimizer["jac"] = jac
+            if _any_bound(problem):
+                minimizer["bounds"] = _scipy_bounds(problem)
+            if problem.constraints:
+                minimizer["constraints"] = problem.scipy_constraints()
+            res = so.basinhopping(fun, x0, minimizer_kwargs=minimizer, rng=seed,
+                                  callback=callback, **opts)
+        else:  # pragma: no cover - the registry and this dispatch are kept in step
+            raise AssertionError(f"no dispatch for {name}")
+    except EvaluationBudgetReached:
+        return Outcome(name, None, None, counter[0], "stopped: evaluation budget reached", None, True)
+    message = res.message
+    if isinstance(message, (list, tuple)):
+        message = "; ".join(str(m) for m in message)
+    nit = getattr(res, "nit", None)
+    n_iter = int(nit) if isinstance(nit, (int, np.integer)) else counter[0]
+    x = np.asarray(res.x, dtype=float) if getattr(res, "x", None) is not None else None
+    f = float(res.fun) if getattr(res, "fun", None) is not None and np.ndim(res.fun) == 0 else None
+    return Outcome(name, x, f, n_iter, str(message), bool(getattr(res, "success", False)))

@@ -1,0 +1,120 @@
+"""Decide whether a run converged, from the mathematics rather than SciPy's `success` flag.
+
+The rule (documented in the README):
+- the point must be feasible: constraint and bound violation <= 1e-6 (scaled by 1 + |value|);
+- it must be stationary: the KKT residual, i.e. the norm (inf) of the objective gradient
+  minus the best non-negative combination of active constraint and bound gradients,
+  is <= 1e-4 * max(1, |f|); a derivative-free problem's gradient is estimated by
+  central differences (these check evaluations are not part of the run's history);
+- for a problem with a known optimum f* (the benchmarks), the gap |f - f*| must be
+  <= 1e-4 * max(1, |f*|), or f must be below f*. A stationary point with a larger gap is
+  reported as a local minimum, not as converged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["verify", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
+
+FEASIBILITY_TOL = 1e-6
+STATIONARITY_TOL = 1e-4
+GAP_TOL = 1e-4
+_ACTIVE_TOL = 1e-6
+
+
+def _gradient(problem, x: np.ndarray) -> np.ndarray:
+    if problem.has_gradient:
+        return np.asarray(problem.jac(x), dtype=float)
+    g = np.empty_like(x)
+    for i in range(x.size):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        g[i] = (problem.fun(up) - problem.fun(down)) / (2 * h)
+    return g
+
+
+def _kkt_residual(problem, x: np.ndarray, grad: np.ndarray) -> float:
+    """Inf-norm of grad - sum(lambda_i * grad c_i) over active constraints, lambda >= 0 for inequalities."""
+    rows, lower = [], []
+    for c in problem.constraints:
+        value = float(c.fun(x))
+        if c.kind == "eq" or value <= _ACTIVE_TOL * (1 + abs(value)):
+            rows.append(np.asarray(c.jac(x), dtype=float))
+            lower.append(-np.inf if c.kind == "eq" else 0.0)
+    n = x.size
+    for i, (lo, hi) in enumerate(problem.bounds):
+        scale = _ACTIVE_TOL * (1 + abs(x[i]))
+        if math.isfinite(lo) and x[i] - lo <= scale:
+            e = np.zeros(n)
+            e[i] = 1.0  # x_i - lo >= 0
+            rows.append(e)
+            lower.append(0.0)
+        if math.isfinite(hi) and hi - x[i] <= scale:
+            e = np.zeros(n)
+            e[i] = -1.0  # hi - x_i >= 0
+            rows.append(e)
+            lower.append(0.0)
+    if not rows:
+        return float(np.max(np.abs(grad))) if grad.size else 0.0
+    from scipy.optimize import lsq_linear
+
+    A = np.array(rows).T  # n x m: grad = A @ lambda
+    fit = lsq_linear(A, grad, bounds=(np.array(lower), np.full(len(rows), np.inf)))
+    return float(np.max(np.abs(grad - A @ fit.x)))
+
+
+def verify(problem, x, f_min: float) -> dict:
+    """Check a candidate point; `f_min` is the objective in minimization form.
+
+    Returns JSON-ready facts: `converged`, `reason`, `kkt_residual`, `max_violation`,
+    `gap_to_optimum` (None without a known optimum).
+    """
+    x = np.asarray(x, dtype=float)
+    facts: dict = {"converged": False, "kkt_residual": None, "max_violation": None,
+                   "gap_to_optimum": None, "reason": ""}
+    if not np.all(np.isfinite(x)) or f_min is None or not math.isfinite(f_min):
+        facts["reason"] = "no finite point or value was found"
+        return facts
+    violation = float(problem.constraint_violation(x))
+    facts["max_violation"] = violation
+    with np.errstate(all="ignore"):
+        grad = _gradient(problem, x)
+    if np.all(np.isfinite(grad)):
+        residual = _kkt_residual(problem, x, grad)
+    else:
+        residual = math.inf
+    facts["kkt_residual"] = residual if math.isfinite(residual) else None
+    feasible = violation <= FEASIBILITY_TOL * (1 + abs(f_min))
+    stationary = residual <= STATIONARITY_TOL * max(1.0, abs(f_min))
+    f_user = problem.to_user(f_min)
+    f_star = getattr(problem, "f_star", None)
+    kind = "KKT residual" if problem.constraints or any(
+        math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds) else "gradient norm"
+    if not feasible:
+        facts["reason"] = f"infeasible: constraint violation {violation:.3g} exceeds the tolerance"
+        return facts
+    if f_star is not None and math.isfinite(f_star):
+        gap = abs(f_user - f_star)
+        better = problem.to_user(f_min) < f_star if problem.sense == "minimize" else f_user > f_star
+        facts["gap_to_optimum"] = gap
+        if gap <= GAP_TOL * max(1.0, abs(f_star)) or better:
+            facts["converged"] = True
+            facts["reason"] = f"reached the known optimum f*={f_star:.6g} (gap {gap:.2g})"
+        elif stationary:
+            facts["reason"] = (f"stopped at a local minimum: f={f_user:.6g}, the known optimum is "
+                               f"f*={f_star:.6g} (gap {gap:.3g})")
+        else:
+            facts["reason"] = (f"not converged: gap to the known optimum f*={f_star:.6g} is {gap:.3g} "
+                               f"and the {kind} is {residual:.3g}")
+        return facts
+    if stationary:
+        facts["converged"] = True
+        facts["reason"] = f"{kind} {residual:.2g} <= tolerance and the point is feasible"
+    else:
+        facts["reason"] = f"not converged: {kind} {residual:.3g} is above the tolerance"
+    return facts

@@ -1,0 +1,248 @@
+"""RunManager: start, execute and finalize tracked optimization runs on one store."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+
+from aopt.errors import InvalidInput, NotFound
+from aopt.runs._problems import ProblemCatalog
+
+__all__ = ["RunManager", "DEFAULT_MAX_EVALUATIONS"]
+
+# A safety cap so that no request runs forever when the user names no budget.
+DEFAULT_MAX_EVALUATIONS = 1_000_000
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _run_id(value) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"run_id must be a run number such as 3; got {value!r}")
+    if isinstance(value, str) and value.strip().lstrip("#").isdigit():
+        value = int(value.strip().lstrip("#"))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"run_id must be a positive run number such as 3; got {value!r}")
+    return value
+
+
+class RunManager:
+    """The run lifecycle over a store: `start_run` -> `execute` -> `finalize`."""
+
+    def __init__(self, store):
+        self.store = store
+        self.problems = ProblemCatalog(store)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start_run(self, problem, algorithm: str = "auto", description: str = "",
+                  parent_run_id: int | None = None) -> int:
+        """Create a run of `problem` (id or name) with `algorithm`; refuse impossible choices now."""
+        from aopt.optimize import check_compatible, get_algorithm
+
+        record, prob = self.problems.load(problem)
+        info = get_algorithm(algorithm)
+        check_compatible(info, prob, hard_bounds=self.problems.hard_bounds(prob))
+        parent = None
+        if parent_run_id is not None:
+            parent = self.get(_run_id(parent_run_id))
+            if parent["problem_id"] != record["id"]:
+                parent_problem = self.problems.load(parent["problem_id"])[1]
+                if parent_problem.dimension != prob.dimension:
+                    raise InvalidInput(
+                        f"parent run {parent['id']} solved {parent['problem']!r} in "
+                        f"{parent_problem.dimension} dimensions; problem {prob.name!r} has "
+                        f"{prob.dimension}, so it cannot warm-start from it")
+        if not isinstance(description, str):
+            raise InvalidInput(f"description must be text; got {type(description).__name__}")
+        return self.store.create_run({
+            "problem_id": record["id"], "problem": record["name"], "algorithm": info.name,
+            "description": description[:2000], "parent_id": parent["id"] if parent else None,
+            "status": "running", "started_at": _now(),
+        })
+
+    def execute(self, run_id, x0=None, options: dict | None = None, seed: int | None = None,
+                max_evaluations: int | None = None,
+                progress: Callable[[dict], None] | None = None) -> dict:
+        """Run the optimizer and record every evaluation; returns the run record.
+
+        Ctrl+C (KeyboardInterrupt) stops the optimizer, keeps the best point so far,
+        records the run as `interrupted` and re-raises, as Optuna does.
+        """
+        from aopt.optimize import (EvaluationBudgetReached, get_algorithm, run_auto,
+                                   solve_with, starting_point, validate_options, verify)
+        from aopt.runs._recorder import RunRecorder
+
+        run_id = _run_id(run_id)
+        run = self.get(run_id)
+        if run["status"] != "running" or run.get("finished_at") or run.get("n_evaluations"):
+            raise InvalidInput(
+                f"run {run_id} has already run (status {run['status']}). Start a new run, with "
+                f"parent_run_id={run_id} to warm-start from its best point")
+        _, problem = self.problems.load(run["problem_id"])
+        info = get_algorithm(run["algorithm"])
+        if info.name == "auto" and options:
+            raise InvalidInput("auto chooses its own methods and options; name an algorithm "
+                               f"to set options (got {sorted(options)!r})")
+        opts = validate_options(info, options)
+        budget = self._budget(max_evaluations)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+            raise InvalidInput(f"seed must be a whole number from 0 to 4294967295; got {seed!r}")
+        parent = self.get(run["parent_id"]) if run.get("parent_id") else None
+        start, origin = starting_point(problem, x0=x0, parent_x=parent and parent.get("best_x"),
+                                       parent_id=parent and parent["id"], seed=seed)
+        if seed is None and (info.stochastic or info.name == "auto"):
+            seed = int.from_bytes(os.urandom(4), "little")
+        hard = self.problems.hard_bounds(problem)
+        record_cv = bool(problem.constraints) or (hard and not info.handles_bounds)
+        self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
+                              pid=os.getpid(), started_at=_now())
+        recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
+                               progress=progress)
+        fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
+        t0 = time.perf_counter()
+        status, message, outcomes, account = "completed", "", [], ""
+        try:
+            with np.errstate(all="ignore"):
+                if info.name == "auto":
+                    outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
+                                                 hard_bounds=hard)
+                else:
+                    outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
+        except KeyboardInterrupt:
+            recorder.close()
+            self._finish(run_id, problem, recorder, "interrupted",
+                         "interrupted by the user (Ctrl+C); the best point so far is kept", [], t0)
+            raise
+        except Exception as exc:  # SciPy rejected something: keep what ran, say why
+            status, message = "failed", f"{info.name} failed: {type(exc).__name__}: {exc}"
+        recorder.close()
+        if status == "completed":
+            last = outcomes[-1] if outcomes else None
+            parts = [account] if account else []
+            if last is not None:
+                parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
+                                                         f" (success={last.scipy_success})"))
+            if last is not None and last.stopped_by_budget:
+                parts.append(f"stopped after the budget of {budget} evaluations")
+            message = "; ".join(parts)
+            if recorder.n == 0:
+                status, message = "failed", message or "the optimizer made no evaluation"
+        n_iter = sum(o.n_iterations for o in outcomes)
+        return self._finish(run_id, problem, recorder, status, message, outcomes, t0,
+                            n_iterations=n_iter, origin=origin, verify=verify)
+
+    def _budget(self, max_evaluations) -> int:
+        if max_evaluations is None:
+            return DEFAULT_MAX_EVALUATIONS
+        if isinstance(max_evaluations, float) and max_evaluations.is_integer():
+            max_evaluations = int(max_evaluations)
+        if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1:
+            raise InvalidInput(f"max_evaluations must be a positive whole number such as 1000; "
+                               f"got {max_evaluations!r}")
+        return max_evaluations
+
+    def _finish(self, run_id, problem, recorder, status, message, outcomes, t0, *,
+                n_iterations=0, origin="", verify=None) -> dict:
+        summary = recorder.summary()
+        fields = {"status": status, "message": message, "finished_at": _now(),
+                  "duration_s": round(time.perf_counter() - t0, 6), "n_iterations": n_iterations,
+                  "n_evaluations": recorder.n_flushed, "best_f": summary["best_f"],
+                  "best_x": summary["best_x"]}
+        if verify is None:
+            from aopt.optimize import verify
+        if recorder.best_x is not None:
+            facts = verify(problem, recorder.best_x, float(recorder.best_f))
+            facts["start"] = origin
+            fields["converged"] = bool(facts["converged"])
+            fields["convergence"] = facts
+        else:
+            fields["converged"] = False
+            fields["convergence"] = {"converged": False, "reason": "no evaluation was recorded"}
+        self.store.update_run(run_id, **fields)
+        return self.get(run_id)
+
+    def finalize(self, run_id, notes: str = "") -> dict:
+        """Close a run: attach notes; a run that never executed is marked failed."""
+        run_id = _run_id(run_id)
+        run = self.get(run_id)
+        if notes is not None and not isinstance(notes, str):
+            raise InvalidInput(f"notes must be text; got {type(notes).__name__}")
+        if notes:
+            self.store.add_note(run_id, notes[:10_000])
+        if run["status"] == "running" and not run.get("finished_at"):
+            self.store.update_run(run_id, status="failed", finished_at=_now(),
+                                  message="finalized before any optimization ran")
+        return self.get(run_id)
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, run_id) -> dict:
+        return self.store.get_run(_run_id(run_id))
+
+    def history(self, run_id, max_points: int | None = None) -> dict:
+        """The run's evaluations as arrays (`index, x, f, cv, t`), f in the user's sense."""
+        run = self.get(run_id)
+        data = self.store.load_evaluations(run["id"], max_points=max_points)
+        _, problem = self.problems.load(run["problem_id"])
+        if problem.sense == "maximize":
+            data["f"] = -data["f"]
+        return data
+
+    def dataframe(self, run_id):
+        """The run's evaluations as a pandas DataFrame (needs pandas installed)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise InvalidInput("dataframe() needs pandas: pip install pandas") from None
+        run = self.get(run_id)
+        _, problem = self.problems.load(run["problem_id"])
+        h = self.history(run_id)
+        frame = pd.DataFrame(h["x"], columns=problem.variables)
+        frame.insert(0, "evaluation", h["index"])
+        frame["f"] = h["f"]
+        frame["constraint_violation"] = h["cv"]
+        frame["time_s"] = h["t"]
+        return frame
+
+
+def _best(recorder):
+    if recorder.best_x is None:
+        return None
+    return recorder.best_x, float(recorder.best_f)
+
+
+def _recording_objective(problem, recorder, budget, record_cv, budget_error):
+    """The function SciPy calls: evaluate, record, enforce the budget. Kept lean: it is the hot path."""
+    f = problem.fun
+    record = recorder.record
+    violation = problem.constraint_violation
+    inf = math.inf
+
+    if record_cv:
+        def objective(x):
+            if recorder.n >= budget:
+                raise budget_error()
+            value = float(f(x))
+            if value != value:  # NaN: recorded as NaN, reported to the optimizer as +inf
+                record(x, value, float(violation(x)))
+                return inf
+            record(x, value, float(violation(x)))
+            return value
+    else:
+        def objective(x):
+            if recorder.n >= budget:
+                raise budget_error()
+            value = float(f(x))
+            record(x, value)
+            if value != value:
+                return inf
+            return value
+    return objective

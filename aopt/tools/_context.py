@@ -1,0 +1,73 @@
+"""The one object tools are handed: the store, the run manager and settings."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["Context", "Settings", "current_context", "use_context"]
+
+
+@dataclass
+class Settings:
+    """User choices that change what tools may do."""
+
+    allow_code: bool = False  # may the model define problems from Python source?
+
+
+@dataclass
+class Context:
+    """Store + run manager + settings, passed to every tool (no module-level state)."""
+
+    store: object
+    runs: object
+    settings: Settings = field(default_factory=Settings)
+    # called from the recorder's thread about every 0.1 s during an optimization with
+    # {"run_id", "n_evaluations", "best_f", "elapsed_s"}; the shell draws its live line from it
+    progress: Callable[[dict], None] | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, settings: Settings | None = None) -> "Context":
+        """A context on the store at `path` (default: `AOPT_STORE` or `./.aopt_runs`)."""
+        from aopt.runs import RunManager
+        from aopt.storage import open_store
+
+        store = open_store(path)
+        return cls(store=store, runs=RunManager(store), settings=settings or Settings())
+
+    @property
+    def problems(self):
+        return self.runs.problems
+
+    def close(self) -> None:
+        self.store.close()
+
+
+_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar("paola_context", default=None)
+
+
+def current_context() -> Context:
+    """The context set by `use_context`, else one on the `AOPT_STORE` store (made on first use)."""
+    ctx = _current.get()
+    wanted = str(Path(os.environ.get("AOPT_STORE") or ".aopt_runs").resolve())
+    if ctx is None or getattr(ctx, "_env_path", None) not in (None, wanted):
+        if ctx is not None:
+            ctx.close()
+        ctx = Context.open(wanted)
+        ctx._env_path = wanted
+        _current.set(ctx)
+    return ctx
+
+
+@contextlib.contextmanager
+def use_context(ctx: Context):
+    """Make module-level tools (`aopt.tools.create_problem`, ...) act on `ctx` inside the block."""
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
