@@ -1,0 +1,297 @@
+"""Runs end to end through the API: solved to the right point, every evaluation recorded, faults survived."""
+
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+import textwrap
+
+import numpy as np
+import pytest
+
+from aopt.errors import IncompatibleAlgorithm, InvalidInput, NotFound
+from aopt.runs import RunManager
+from aopt.storage import SQLiteStore
+
+
+@pytest.fixture
+def runs(tmp_path):
+    store = SQLiteStore(tmp_path / "runs")
+    yield RunManager(store)
+    store.close()
+
+
+def run(runs, objective, algorithm="auto", **kw):
+    create = {k: kw.pop(k) for k in ("dimension", "bounds", "constraints", "sense") if k in kw}
+    record, _ = runs.problems.create(kw.pop("name", "p"), objective, **create)
+    run_id = runs.start_run(record["id"], algorithm, parent_run_id=kw.pop("parent_run_id", None))
+    return runs.execute(run_id, **kw)
+
+
+def count_calls(runs, problem_id):
+    _, problem = runs.problems.load(problem_id)
+    calls = {"n": 0}
+    fun = problem.fun
+
+    def counted(x):
+        calls["n"] += 1
+        return fun(x)
+
+    problem.fun = counted
+    return calls
+
+
+def test_rosenbrock_bfgs_reaches_known_optimum(runs):
+    r = run(runs, "rosenbrock", "BFGS", dimension=2, x0=[-1.2, 1.0])
+    assert r["status"] == "completed"
+    assert r["best_f"] == pytest.approx(0.0, abs=1e-8)
+    assert np.allclose(r["best_x"], [1.0, 1.0], atol=1e-4)
+    assert r["converged"] is True
+    assert "known optimum" in r["convergence"]["reason"]
+
+
+def test_every_call_is_recorded(runs):
+    record, _ = runs.problems.create("q", "(x-3)**2 + (y+1)**4 + x*y")
+    calls = count_calls(runs, record["id"])
+    run_id = runs.start_run(record["id"], "Powell")
+    r = runs.execute(run_id, x0=[0.5, 0.5])
+    assert calls["n"] > 10
+    assert r["n_evaluations"] == calls["n"]
+    hist = runs.history(run_id)
+    assert len(hist["f"]) == calls["n"]
+    assert hist["x"].shape == (calls["n"], 2)
+    assert np.all(np.diff(hist["t"]) >= 0)
+
+
+def test_finite_difference_calls_are_counted(runs, monkeypatch):
+    record, problem = runs.problems.create("fd", "(x-1)**2 + (y-2)**2")
+    problem.has_gradient = False  # as a code objective without a gradient would be
+    calls = count_calls(runs, record["id"])
+    r = runs.execute(runs.start_run(record["id"], "BFGS"), x0=[0.0, 0.0])
+    assert r["n_evaluations"] == calls["n"] > 6  # gradient by finite differences: 3 calls a point
+    assert np.allclose(r["best_x"], [1, 2], atol=1e-4)
+
+
+def test_constrained_minimum_on_the_boundary(runs):
+    r = run(runs, "(x-1)**2 + (y-2)**2", "SLSQP", constraints=["x + y <= 1"])
+    assert np.allclose(r["best_x"], [0.0, 1.0], atol=1e-5)
+    assert r["best_f"] == pytest.approx(2.0, abs=1e-6)
+    assert r["converged"] is True
+    assert r["convergence"]["max_violation"] <= 1e-6
+
+
+def test_equality_constraint_auto(runs):
+    r = run(runs, "x**2 + y**2", "auto", constraints=["x*y == 2"], x0=[1.0, 3.0])
+    assert r["best_f"] == pytest.approx(4.0, abs=1e-5)
+    assert abs(abs(r["best_x"][0]) - 2 ** 0.5) < 1e-3
+    assert r["converged"] is True
+
+
+def test_maximize_reports_user_sense(runs):
+    r = run(runs, "5 - (x-1)**2 - (y+2)**2", "L-BFGS-B", sense="maximize")
+    assert r["best_f"] == pytest.approx(5.0, abs=1e-8)
+    assert np.allclose(r["best_x"], [1, -2], atol=1e-4)
+    hist = runs.history(r["id"])
+    assert hist["f"].max() == pytest.approx(5.0, abs=1e-8)
+
+
+def test_bounds_are_honoured_and_active_bound_converges(runs):
+    r = run(runs, "(x-3)**2", "L-BFGS-B", bounds=[0, 2])
+    assert r["best_x"] == pytest.approx([2.0])
+    assert r["best_f"] == pytest.approx(1.0)
+    assert r["converged"] is True
+
+
+def test_incompatible_algorithm_is_refused_with_a_suggestion(runs):
+    record, _ = runs.problems.create("c", "x**2 + y**2", constraints=["x + y >= 1"])
+    with pytest.raises(IncompatibleAlgorithm, match="SLSQP"):
+        runs.start_run(record["id"], "Nelder-Mead")
+    with pytest.raises(IncompatibleAlgorithm, match="equality|finite bounds|bounds"):
+        runs.start_run(record["id"], "direct")
+
+
+def test_unknown_algorithm_and_option(runs):
+    record, _ = runs.problems.create("s", "sphere", dimension=3)
+    with pytest.raises(NotFound, match="Nelder-Mead"):
+        runs.start_run(record["id"], "nelder-meed")
+    run_id = runs.start_run(record["id"], "BFGS")
+    with pytest.raises(InvalidInput, match="gtol"):
+        runs.execute(run_id, options={"gtoll": 1e-3})
+
+
+def test_budget_is_exact(runs):
+    r = run(runs, "rosenbrock", "Nelder-Mead", dimension=5, x0=[0.0] * 5, max_evaluations=300)
+    assert r["n_evaluations"] == 300
+    assert "budget" in r["message"]
+    assert r["status"] == "completed"
+
+
+def test_warm_start_uses_parent_best(runs):
+    first = run(runs, "rosenbrock", "Nelder-Mead", dimension=2, x0=[-1.2, 1], max_evaluations=60)
+    child_id = runs.start_run(first["problem_id"], "BFGS", parent_run_id=first["id"])
+    child = runs.execute(child_id)
+    assert child["parent_id"] == first["id"]
+    assert np.allclose(child["x0"], first["best_x"])
+    assert child["best_f"] <= first["best_f"]
+
+
+def test_seeded_global_runs_repeat(runs):
+    a = run(runs, "ackley", "differential_evolution", dimension=3, seed=7, x0=[1, 1, 1],
+            max_evaluations=3000)
+    b = run(runs, "ackley", "differential_evolution", dimension=3, seed=7, x0=[1, 1, 1],
+            max_evaluations=3000)
+    assert a["seed"] == b["seed"] == 7
+    assert a["best_f"] == b["best_f"]
+    assert a["n_evaluations"] == b["n_evaluations"]
+
+
+def test_stochastic_run_without_seed_records_one(runs):
+    r = run(runs, "booth", "dual_annealing", max_evaluations=2000)
+    assert isinstance(r["seed"], int)
+
+
+@pytest.mark.parametrize("algorithm", [
+    "Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-B", "TNC", "COBYLA", "COBYQA",
+    "SLSQP", "trust-constr", "dogleg", "trust-ncg", "trust-exact", "trust-krylov",
+])
+def test_every_local_method_solves_a_smooth_problem(runs, algorithm):
+    r = run(runs, "(x-1)**2 + 2*(y+0.5)**2 + 0.5*(z-2)**2", algorithm, x0=[3.0, 2.0, -1.0])
+    assert r["status"] == "completed", r["message"]
+    assert r["best_f"] == pytest.approx(0.0, abs=1e-5)
+    assert np.allclose(r["best_x"], [1, -0.5, 2], atol=5e-3)
+
+
+@pytest.mark.parametrize("algorithm", ["differential_evolution", "dual_annealing", "shgo", "direct",
+                                       "basinhopping"])
+def test_every_global_method_solves_himmelblau(runs, algorithm):
+    r = run(runs, "himmelblau", algorithm, seed=1, max_evaluations=20000,
+            **({"options": {"niter": 20}} if algorithm == "basinhopping" else {}))
+    assert r["best_f"] == pytest.approx(0.0, abs=1e-4), r["message"]
+
+
+def test_auto_solves_multimodal_benchmark_globally(runs):
+    r = run(runs, "rastrigin", "auto", dimension=4, x0=[2.2, -1.1, 3.3, 0.9], seed=3)
+    assert r["converged"] is True
+    assert r["best_f"] == pytest.approx(0.0, abs=1e-6)
+    assert "differential_evolution" in r["message"]
+
+
+def test_local_minimum_is_not_called_converged(runs):
+    r = run(runs, "rastrigin", "BFGS", dimension=2, x0=[2.1, 2.1])
+    assert r["converged"] is False
+    assert "local minimum" in r["convergence"]["reason"]
+
+
+def test_keyboard_interrupt_keeps_best_and_marks_interrupted(runs):
+    record, problem = runs.problems.create("kb", "rosenbrock", dimension=4)
+    fun = problem.fun
+    calls = {"n": 0}
+
+    def interrupting(x):
+        calls["n"] += 1
+        if calls["n"] == 250:
+            raise KeyboardInterrupt
+        return fun(x)
+
+    problem.fun = interrupting
+    run_id = runs.start_run(record["id"], "Nelder-Mead")
+    with pytest.raises(KeyboardInterrupt):
+        runs.execute(run_id, x0=[0, 0, 0, 0])
+    r = runs.get(run_id)
+    assert r["status"] == "interrupted"
+    assert r["n_evaluations"] == 249
+    assert r["best_f"] is not None and r["best_f"] < fun(np.zeros(4))
+    assert len(runs.history(run_id)["f"]) == 249
+
+
+def test_bad_inputs_name_what_is_accepted(runs):
+    record, _ = runs.problems.create("b", "sphere", dimension=3)
+    run_id = runs.start_run(record["id"], "BFGS")
+    with pytest.raises(InvalidInput, match="3 values"):
+        runs.execute(run_id, x0=[1, 2])
+    with pytest.raises(InvalidInput, match="finite"):
+        runs.execute(run_id, x0=[1, float("nan"), 2])
+    with pytest.raises(InvalidInput, match="max_evaluations"):
+        runs.execute(run_id, max_evaluations=-5)
+    with pytest.raises(NotFound):
+        runs.get(9999)
+    runs.execute(run_id)
+    with pytest.raises(InvalidInput, match="already run"):
+        runs.execute(run_id)
+
+
+def test_history_as_dataframe(runs):
+    pytest.importorskip("pandas")
+    r = run(runs, "(a-1)**2 + (b-2)**2", "BFGS")
+    frame = runs.dataframe(r["id"])
+    assert list(frame.columns) == ["evaluation", "a", "b", "f", "constraint_violation", "time_s"]
+    assert len(frame) == r["n_evaluations"]
+    assert frame["f"].min() == pytest.approx(r["best_f"])
+
+
+_KILLED_CHILD = textwrap.dedent("""
+    import sys
+    from aopt.runs import RunManager
+    from aopt.storage import SQLiteStore
+    runs = RunManager(SQLiteStore(sys.argv[1]))
+    record, _ = runs.problems.create("slow", "rosenbrock", dimension=30)
+    run_id = runs.start_run(record["id"], "Nelder-Mead")
+    print(run_id, flush=True)
+    runs.execute(run_id, options={"maxfev": 10**9, "maxiter": 10**9, "xatol": 0, "fatol": 0})
+""")
+
+
+def test_sigkill_leaves_an_interrupted_run_with_flushed_evaluations(tmp_path):
+    path = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_CHILD, str(path)], stdout=subprocess.PIPE,
+                             text=True)
+    run_id = int(child.stdout.readline())
+    time.sleep(1.5)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    store = SQLiteStore(path)
+    r = store.get_run(run_id)
+    assert r["status"] == "interrupted"
+    assert r["n_evaluations"] > 1000
+    hist = store.load_evaluations(run_id)
+    assert len(hist["f"]) == r["n_evaluations"]
+    assert r["best_f"] == pytest.approx(float(np.min(hist["f"])))
+    store.close()
+
+
+def _worker(path, k, out):
+    from aopt.tools import Context, build_tools
+
+    ctx = Context.open(path)
+    tools = {t.name: t for t in build_tools(ctx)}
+    ids = []
+    for i in range(5):
+        p = tools["create_problem"].invoke({"name": f"w{k}_{i}", "objective": "(x-1)**2 + y**2"})
+        r = tools["start_optimization_run"].invoke({"problem_id": p["problem_id"], "algorithm": "BFGS"})
+        res = tools["run_scipy_optimization"].invoke({"run_id": r["run_id"]})
+        assert res["status"] == "completed", res
+        tools["list_runs"].invoke({})
+        ids.append(r["run_id"])
+    out.put(ids)
+    ctx.close()
+
+
+def test_several_processes_share_one_store(tmp_path):
+    path = str(tmp_path / "shared")
+    SQLiteStore(path).close()
+    mpc = mp.get_context("spawn")
+    out = mpc.Queue()
+    procs = [mpc.Process(target=_worker, args=(path, k, out)) for k in range(4)]
+    for p in procs:
+        p.start()
+    ids = [i for _ in procs for i in out.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert len(ids) == len(set(ids)) == 20
+    store = SQLiteStore(path)
+    assert store.count_runs() == 20
+    assert all(r["status"] == "completed" for r in store.list_runs(limit=50))
+    store.close()
