@@ -151,7 +151,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in _LIST}
 
 def normalize_name(text: str) -> str:
     """Lower case with spaces, underscores, hyphens, dots and apostrophes removed."""
-    key = re.sub(r"[\s_\-.'’]+", "", str(text).lower())
+    key = re.sub(r"['’]s\b", "", str(text).lower())  # "Himmelblau's function"
+    key = re.sub(r"[\s_\-.'’]+", "", key)
     for suffix in ("function", "benchmark", "problem"):
         if key.endswith(suffix) and len(key) > len(suffix):
             key = key[: -len(suffix)]

@@ -10,6 +10,7 @@ numerical functions are generated later by sympy's printer (see
 from __future__ import annotations
 
 import ast
+import builtins
 import math
 import re
 import warnings
@@ -67,6 +68,8 @@ _MODULES = {"np", "numpy", "math"}  # np.sin(x) is read as sin(x); nothing is im
 CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
 _AGGREGATES = {"sum", "prod", "max", "min"}
 _DIMENSION_NAMES = {"n", "d", "dim", "dimension", "N"}
+_RESERVED = set(dir(builtins)) | _MODULES | {"os", "sys", "subprocess", "shutil", "importlib", "socket",
+                                             "pathlib", "scipy", "sympy", "builtins", "pickle", "ctypes"}
 _COMPARISONS = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.Eq: "=="}
 
 _REPLACEMENTS = (("≤", "<="), ("≥", ">="), ("−", "-"), ("×", "*"), ("⋅", "*"), ("·", "*"),
@@ -350,6 +353,8 @@ class Translator:
             name = func.attr
         elif isinstance(func, ast.Name):
             name = func.id
+        elif isinstance(func, ast.Attribute):
+            self.fail(node, "attribute access (a.b) is not accepted")
         else:
             self.fail(node, "only calls of the listed math functions are accepted")
         name = _ALIASES.get(name, name)
@@ -389,6 +394,8 @@ class Translator:
                 self.fail(node, f"{name!r} is a function; call it, as in {name}(x)")
             if name.startswith("_"):
                 self.fail(node, f"names starting with '_' are not accepted ({name!r})")
+            if name in _RESERVED and name not in self.symbols:
+                self.fail(node, f"{name!r} is a Python built-in or module name, not accepted as a variable")
             return self.scalar(node)
         if isinstance(node, ast.BinOp):
             op = type(node.op)
