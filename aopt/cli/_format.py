@@ -1,0 +1,113 @@
+"""Number, time and vector formatting for people: 3e-07 stays 3e-07, never 0.000000."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+__all__ = ["fmt_value", "fmt_duration", "fmt_when", "fmt_vector", "fmt_bool", "fmt_count",
+           "fmt_options", "STATUS_STYLES", "status_text"]
+
+STATUS_STYLES = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+
+
+def fmt_value(v, digits: int = 6) -> str:
+    """A number in at most `digits` significant digits; tiny and huge values in exponent form."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    return f"{v:.{digits}g}"
+
+
+def fmt_count(n) -> str:
+    """A whole number with thousands separators (12,345); — when unknown."""
+    if n is None:
+        return "—"
+    try:
+        return f"{int(n):,}"
+    except (TypeError, ValueError):
+        return str(n)
+
+
+def fmt_duration(seconds) -> str:
+    """0.4 ms, 120 ms, 1.23 s, 2m 05s, 1h 02m."""
+    if seconds is None:
+        return "—"
+    s = float(seconds)
+    if s < 0 or math.isnan(s):
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e3:.2g} ms"
+    if s < 1:
+        return f"{s * 1e3:.0f} ms"
+    if s < 60:
+        return f"{s:.3g} s"
+    if s < 3600:
+        m, r = divmod(int(round(s)), 60)
+        return f"{m}m {r:02d}s"
+    h, r = divmod(int(round(s)), 3600)
+    return f"{h}h {r // 60:02d}m"
+
+
+def fmt_when(stamp) -> str:
+    """An ISO timestamp as local 'YYYY-MM-DD HH:MM:SS'; the input unchanged if it does not parse."""
+    if not stamp:
+        return "—"
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_vector(values, limit: int = 8, digits: int = 6) -> str:
+    """[1, 2.5, 3e-07]; long vectors keep their head and tail and say how many values there are."""
+    if values is None:
+        return "—"
+    try:
+        values = list(values)
+    except TypeError:
+        return fmt_value(values, digits)
+    shown = [fmt_value(v, digits) for v in values]
+    if len(shown) > limit:
+        shown = shown[: limit - 2] + ["…"] + shown[-2:]
+        return "[" + ", ".join(shown) + f"]  ({len(values)} values)"
+    return "[" + ", ".join(shown) + "]"
+
+
+def fmt_bool(v) -> str:
+    if v is None:
+        return "—"
+    return "yes" if v else "no"
+
+
+def fmt_options(options) -> str:
+    """{'maxiter': 200} as 'maxiter=200'; (defaults) when empty."""
+    if not options:
+        return "(defaults)"
+    if isinstance(options, dict):
+        return ", ".join(f"{k}={fmt_value(v) if isinstance(v, float) else v}" for k, v in options.items())
+    return str(options)
+
+
+def status_text(status):
+    """The run status as a styled rich Text."""
+    from rich.text import Text
+
+    status = status or "—"
+    return Text(status, style=STATUS_STYLES.get(status, ""))

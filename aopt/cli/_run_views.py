@@ -1,0 +1,192 @@
+"""A run in full (/show), runs side by side (/compare) and the lineage of runs (/tree)."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector,
+                              fmt_when, status_text)
+from aopt.cli._views import constraint_texts, variables_table
+
+__all__ = ["run_detail", "comparison", "rank_runs", "lineage_tree", "run_label"]
+
+_FEASIBLE = 1e-6
+
+
+def _facts(rows) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for k, v in rows:
+        table.add_row(k, v if isinstance(v, Text) else Text(str(v)))
+    return table
+
+
+def run_detail(run: dict, problem: dict | None = None, children: list[dict] | None = None,
+               chart=None) -> Group:
+    """Everything about one run: problem, algorithm and options, start, result, why, lineage, plot."""
+    problem = problem or {}
+    conv = run.get("convergence") or {}
+    title = Text.assemble((f"Run {run['id']}", "bold"), "  ", (run.get("problem") or "?", "bold cyan"),
+                          "  ", (run.get("algorithm") or "?", "bold"), "  ", status_text(run.get("status")))
+    parts = [title]
+    if run.get("description"):
+        parts.append(Text(run["description"], style="italic"))
+    prob_rows = [("problem", f"{problem.get('name', run.get('problem'))} (id {run.get('problem_id')}, "
+                             f"{problem.get('kind') or 'problem'}, {problem.get('sense') or 'minimize'})"),
+                 ("objective", str(problem.get("objective", "?")))]
+    cons = constraint_texts(problem)
+    prob_rows.append(("constraints", "; ".join(cons) if cons else "none"))
+    if problem.get("f_star") is not None:
+        prob_rows.append(("known optimum", fmt_value(problem["f_star"])))
+    prob_rows += [("algorithm", run.get("algorithm") or "?"),
+                  ("options", fmt_options(run.get("options"))),
+                  ("seed", "—" if run.get("seed") is None else str(run["seed"])),
+                  ("start", conv.get("start") or ("given x0" if run.get("x0") is not None else "—"))]
+    parts.append(_facts(prob_rows))
+    if problem.get("variables") or run.get("best_x") or run.get("x0"):
+        parts.append(variables_table(problem, best_x=run.get("best_x"), x0=run.get("x0")))
+    best = Text(fmt_value(run.get("best_f"), 10), style="bold green" if run.get("converged") else "bold")
+    conv_text = Text(fmt_bool(run.get("converged")), style="green" if run.get("converged") else "yellow")
+    if conv.get("reason"):
+        conv_text.append(f" — {conv['reason']}", style="")
+    result = [("best f", best), ("converged", conv_text)]
+    checks = [(k, conv.get(k)) for k in ("grad_norm", "kkt_residual", "max_violation", "gap_to_optimum")
+              if conv.get(k) is not None]
+    if checks:
+        result.append(("checks", ", ".join(f"{k.replace('_', ' ')} {fmt_value(v, 3)}" for k, v in checks)))
+    n_grad = run.get("n_gradient_evaluations")
+    result += [("evaluations", fmt_count(run.get("n_evaluations") or 0)
+                + (f" (+{fmt_count(n_grad)} gradients)" if n_grad else "")
+                + f", {fmt_count(run.get('n_iterations') or 0)} iterations"),
+               ("time", f"{fmt_duration(run.get('duration_s'))}  "
+                        f"(started {fmt_when(run.get('started_at'))}, finished {fmt_when(run.get('finished_at'))})")]
+    if run.get("message"):
+        result.append(("message", run["message"]))
+    if run.get("notes"):
+        notes = run["notes"]
+        result.append(("notes", "\n".join(notes) if isinstance(notes, list) else str(notes)))
+    lineage = []
+    if run.get("parent_id"):
+        lineage.append(f"warm-started from run {run['parent_id']}")
+    if children:
+        lineage.append("continued by " + ", ".join(f"run {c['id']} ({c.get('algorithm')})" for c in children))
+    if lineage:
+        result.append(("lineage", "; ".join(lineage)))
+    parts.append(_facts(result))
+    if chart is not None:
+        parts.append(chart)
+    return Group(*parts)
+
+
+def _violation(run: dict) -> float:
+    return float((run.get("convergence") or {}).get("max_violation") or 0.0)
+
+
+def rank_runs(runs: list[dict], sense: str = "minimize") -> tuple[int | None, str]:
+    """(best run id, a sentence why); refuses to rank runs of different problems."""
+    problems = {r.get("problem_id", r.get("problem")) for r in runs}
+    if len(problems) > 1:
+        names = ", ".join(sorted({str(r.get("problem")) for r in runs}))
+        return None, (f"these runs solve different problems ({names}), so they are not ranked "
+                      "against each other")
+    with_value = [r for r in runs if r.get("best_f") is not None]
+    if not with_value:
+        return None, "none of these runs has a value yet"
+    feasible = [r for r in with_value if _violation(r) <= _FEASIBLE]
+    pool = feasible or with_value
+    sign = -1.0 if sense == "maximize" else 1.0
+    best = min(pool, key=lambda r: (sign * r["best_f"], r.get("n_evaluations") or 0))
+    return best["id"], (f"run {best['id']} ({best.get('algorithm')}) has the best value "
+                        f"{fmt_value(best['best_f'])}" + ("" if feasible or not pool else
+                                                          " (no run is feasible)"))
+
+
+def comparison(runs: list[dict], sense: str = "minimize") -> Group:
+    """Runs side by side, one column each; the best column highlighted when they share a problem."""
+    best_id, note = rank_runs(runs, sense)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("")
+    for r in runs:
+        star = " ★" if r["id"] == best_id else ""
+        table.add_column(f"run {r['id']}{star}", justify="right",
+                         style="bold green" if r["id"] == best_id else None, overflow="fold")
+    rows = [
+        ("problem", lambda r: r.get("problem") or "?"),
+        ("algorithm", lambda r: r.get("algorithm") or "?"),
+        ("status", lambda r: status_text(r.get("status"))),
+        ("best f", lambda r: fmt_value(r.get("best_f"))),
+        ("converged", lambda r: fmt_bool(r.get("converged"))),
+        ("evaluations", lambda r: fmt_count(r.get("n_evaluations") or 0)),
+        ("iterations", lambda r: fmt_count(r.get("n_iterations") or 0)),
+        ("time", lambda r: fmt_duration(r.get("duration_s"))),
+        ("max violation", lambda r: fmt_value((r.get("convergence") or {}).get("max_violation"), 3)),
+        ("options", lambda r: fmt_options(r.get("options"))),
+        ("seed", lambda r: "—" if r.get("seed") is None else str(r["seed"])),
+        ("parent", lambda r: str(r["parent_id"]) if r.get("parent_id") else "—"),
+        ("best x", lambda r: fmt_vector(r.get("best_x"), limit=4, digits=4)),
+    ]
+    for label, get in rows:
+        table.add_row(label, *[get(r) for r in runs])
+    style = "yellow" if best_id is None and "different problems" in note else "bold"
+    return Group(table, Text(("★ " if best_id else "") + note, style=style))
+
+
+def run_label(run: dict, best: bool = False, focus: bool = False) -> Text:
+    """'#3 BFGS completed f=1e-08 · 250 evals · 1.2 s ✓' with marks for the best and the focused run."""
+    t = Text.assemble((f"#{run['id']} ", "bold"), (run.get("algorithm") or "?", "bold"), " ",
+                      status_text(run.get("status")), f"  f={fmt_value(run.get('best_f'))}",
+                      (f" · {fmt_count(run.get('n_evaluations') or 0)} evals · "
+                       f"{fmt_duration(run.get('duration_s'))}", "dim"))
+    if run.get("converged"):
+        t.append(" ✓ converged", style="green")
+    if best:
+        t.append("  ★ best", style="bold green")
+    if focus:
+        t.append("  ◀", style="bold cyan")
+    return t
+
+
+def lineage_tree(runs: list[dict], senses: dict | None = None, focus: int | None = None) -> Tree:
+    """Runs grouped by problem, each warm start or restart under the run it continued from."""
+    senses = senses or {}
+    by_id = {r["id"]: r for r in runs}
+    kids: dict = {}
+    for r in sorted(runs, key=lambda r: r["id"]):
+        kids.setdefault(r.get("parent_id") if r.get("parent_id") in by_id else None, []).append(r)
+    if focus is not None and focus in by_id:
+        root = by_id[focus]
+        while root.get("parent_id") in by_id:
+            root = by_id[root["parent_id"]]
+        chain, stack = [], [root]
+        while stack:
+            r = stack.pop()
+            chain.append(r)
+            stack.extend(kids.get(r["id"], []))
+        runs = chain
+        roots = [root]
+    else:
+        roots = kids.get(None, [])
+    problems: dict = {}
+    for r in sorted(runs, key=lambda r: r["id"]):
+        problems.setdefault(r.get("problem") or "?", []).append(r)
+    tree = Tree(Text("runs by problem" if focus is None else f"lineage of run {focus}", style="bold"))
+    for name, group in problems.items():
+        best_id, _ = rank_runs(group, senses.get(name, "minimize"))
+        branch = tree.add(Text.assemble((name, "bold cyan"), (f"  ({len(group)} runs)", "dim")))
+        ids = {r["id"] for r in group}
+
+        def add(node, run):
+            child = node.add(run_label(run, best=run["id"] == best_id, focus=run["id"] == focus))
+            for k in kids.get(run["id"], []):
+                if k["id"] in ids:
+                    add(child, k)
+
+        for r in roots:
+            if r["id"] in ids:
+                add(branch, r)
+    return tree

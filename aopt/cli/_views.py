@@ -1,0 +1,176 @@
+"""Rich tables of runs, problems and algorithms. Each function returns a renderable."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_value, fmt_vector, fmt_when,
+                              status_text)
+
+__all__ = ["runs_table", "problems_table", "problem_panel", "algorithms_table", "SORT_KEYS",
+           "sort_runs", "constraint_texts"]
+
+# /runs --sort KEY: what each key sorts by (None last), and whether larger comes first
+SORT_KEYS = {
+    "id": (lambda r: r["id"], True),
+    "newest": (lambda r: r["id"], True),
+    "oldest": (lambda r: r["id"], False),
+    "best": (lambda r: r.get("best_f"), False),
+    "evals": (lambda r: r.get("n_evaluations"), True),
+    "time": (lambda r: r.get("duration_s"), True),
+    "problem": (lambda r: (r.get("problem") or "").lower(), False),
+    "algorithm": (lambda r: (r.get("algorithm") or "").lower(), False),
+    "status": (lambda r: r.get("status") or "", False),
+}
+
+
+def sort_runs(runs: list[dict], key: str) -> list[dict]:
+    """Runs sorted by a /runs --sort key; runs without that value go last."""
+    get, descending = SORT_KEYS[key]
+    have = [r for r in runs if get(r) is not None]
+    missing = [r for r in runs if get(r) is None]
+    return sorted(have, key=get, reverse=descending) + missing
+
+
+def _converged_cell(run: dict) -> Text:
+    c = run.get("converged")
+    if c is None:
+        return Text("—", style="dim")
+    return Text("yes", style="green") if c else Text("no", style="yellow")
+
+
+def runs_table(runs: list[dict], total: int | None = None, title: str | None = None) -> Table:
+    """The run list: id, problem, algorithm, status, best f, evaluations, time, converged, started."""
+    caption = None
+    if total is not None and total > len(runs):
+        caption = f"{len(runs)} of {total} runs shown (use --limit)"
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
+                  pad_edge=False)
+    table.add_column("id", justify="right", style="bold")
+    table.add_column("problem", overflow="fold", max_width=22)
+    table.add_column("algorithm", max_width=22)
+    table.add_column("status")
+    table.add_column("best f", justify="right")
+    table.add_column("evals", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("conv.", justify="center")
+    table.add_column("started", style="dim", no_wrap=True)
+    for r in runs:
+        parent = f" ← {r['parent_id']}" if r.get("parent_id") else ""
+        table.add_row(str(r["id"]), (r.get("problem") or "?") + parent, r.get("algorithm") or "?",
+                      status_text(r.get("status")), fmt_value(r.get("best_f")),
+                      fmt_count(r.get("n_evaluations") or 0), fmt_duration(r.get("duration_s")),
+                      _converged_cell(r), fmt_when(r.get("started_at"))[5:16])
+    return table
+
+
+def constraint_texts(problem: dict) -> list[str]:
+    out = []
+    for c in problem.get("constraints") or []:
+        out.append(c.get("text", str(c)) if isinstance(c, dict) else str(c))
+    return out
+
+
+def problems_table(problems: list[dict], run_counts: dict | None = None) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("id", justify="right", style="bold")
+    table.add_column("name")
+    table.add_column("kind")
+    table.add_column("dim", justify="right")
+    table.add_column("sense")
+    table.add_column("objective", overflow="ellipsis", no_wrap=True, max_width=40)
+    table.add_column("constraints", justify="right")
+    if run_counts is not None:
+        table.add_column("runs", justify="right")
+    for p in problems:
+        row = [str(p.get("id", "")), p.get("name") or "?", p.get("kind") or "",
+               str(p.get("dimension") or len(p.get("variables") or []) or "?"),
+               p.get("sense") or "minimize", str(p.get("objective") or ""),
+               str(len(p.get("constraints") or []))]
+        if run_counts is not None:
+            row.append(str(run_counts.get(p.get("name"), 0)))
+        table.add_row(*row)
+    return table
+
+
+def _bounds_text(bounds, i) -> str:
+    try:
+        lo, hi = bounds[i]
+    except (TypeError, IndexError, ValueError):
+        return "unbounded"
+    lo_s = "-inf" if lo is None else fmt_value(lo)
+    hi_s = "inf" if hi is None else fmt_value(hi)
+    if lo_s in ("-inf", "—") and hi_s in ("inf", "—"):
+        return "unbounded"
+    return f"[{lo_s}, {hi_s}]"
+
+
+def variables_table(problem: dict, best_x=None, x0=None, limit: int = 12) -> Table:
+    """One row per variable: bounds, and the start and best values when given."""
+    names = list(problem.get("variables") or [])
+    n = len(names) or len(best_x or x0 or [])
+    if not names:
+        names = [f"x{i + 1}" for i in range(n)]
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("variable")
+    table.add_column("bounds")
+    if x0 is not None:
+        table.add_column("x0", justify="right")
+    if best_x is not None:
+        table.add_column("best x", justify="right")
+    shown = list(range(n)) if n <= limit else list(range(limit - 2)) + [None] + [n - 2, n - 1]
+    for i in shown:
+        if i is None:
+            table.add_row(f"… {n - limit + 1} more", "", *([""] * ((x0 is not None) + (best_x is not None))))
+            continue
+        row = [names[i], _bounds_text(problem.get("bounds"), i)]
+        if x0 is not None:
+            row.append(fmt_value(x0[i]) if i < len(x0) else "—")
+        if best_x is not None:
+            row.append(fmt_value(best_x[i]) if i < len(best_x) else "—")
+        table.add_row(*row)
+    return table
+
+
+def problem_panel(problem: dict, runs: list[dict] | None = None) -> Group:
+    """One problem: objective, sense, variables and bounds, constraints, known optimum, its runs."""
+    head = Text.assemble((f"Problem {problem.get('id', '')} ", "bold"), (problem.get("name") or "?", "bold cyan"),
+                         f"  ({problem.get('kind') or 'problem'}, {problem.get('sense') or 'minimize'})")
+    parts = [head, Text(f"objective   {problem.get('objective')}")]
+    if problem.get("description"):
+        parts.append(Text(f"description {problem['description']}"))
+    cons = constraint_texts(problem)
+    parts.append(Text("constraints " + ("; ".join(cons) if cons else "none")))
+    if problem.get("f_star") is not None:
+        parts.append(Text(f"known optimum f* = {fmt_value(problem['f_star'])}"
+                          + (f" at {fmt_vector(problem['x_star'])}" if problem.get("x_star") else "")))
+    parts.append(variables_table(problem))
+    if runs is not None:
+        parts.append(runs_table(runs, title=f"runs of {problem.get('name')}") if runs
+                     else Text("no runs yet", style="dim"))
+    return Group(*parts)
+
+
+def algorithms_table(algorithms: list[dict]) -> Table:
+    """Algorithms and what each handles (✓ / ·)."""
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("family")
+    for col in ("bounds", "constr.", "gradient", "stoch."):
+        table.add_column(col, justify="center")
+    table.add_column("what it is", overflow="fold")
+    tick = lambda v: Text("✓", style="green") if v else Text("·", style="dim")  # noqa: E731
+    for a in algorithms:
+        table.add_row(a["name"], a.get("family", ""), tick(a.get("handles_bounds")),
+                      tick(a.get("handles_constraints")), tick(a.get("uses_gradient")),
+                      tick(a.get("stochastic")), a.get("summary", ""))
+    return table
+
+
+def fmt_converged_reason(run: dict) -> str:
+    conv = run.get("convergence") or {}
+    reason = conv.get("reason")
+    return f"{fmt_bool(run.get('converged'))}" + (f" — {reason}" if reason else "")
