@@ -29,10 +29,23 @@ def expected_model(spec: str | None = None) -> str:
     return "openai:gpt-4o-mini" if os.environ.get("OPENAI_API_KEY") else "offline"
 
 
-def _default_factory(ctx, model, base_url, on_event):
+def _default_factory(reader, model, base_url, on_event):
+    """An AgentSession on the shell's own store (one connection for commands and agent)."""
     from aopt.agent import AgentSession
+    from aopt.runs import RunManager
+    from aopt.tools import Context
 
-    return AgentSession(ctx, model=model, base_url=base_url, on_event=on_event)
+    store = reader.store
+    ctx = Context(store=store, runs=RunManager(store))
+    session = AgentSession(ctx, model=model, base_url=base_url, on_event=on_event)
+    if getattr(ctx, "progress", None) is None:  # the live line needs progress even if the session
+        ctx.progress = lambda p: on_event({"type": "progress", **p})  # does not forward it
+    if getattr(session, "ctx", None) is None:
+        try:
+            session.ctx = ctx
+        except AttributeError:
+            pass
+    return session
 
 
 class AgentLink:
@@ -96,16 +109,15 @@ class AgentLink:
             if self._thread is not None:
                 while self._thread.is_alive():
                     self._thread.join(0.1)  # short waits keep Ctrl+C responsive
-            from aopt.runs import RunManager
-            from aopt.tools import Context
-
-            store = self.reader.store
-            ctx = Context(store=store, runs=RunManager(store))
-            self._session = self._factory(ctx, self.model_spec, self.base_url, self.on_event)
-            if getattr(ctx, "progress", None) is None:
-                ctx.progress = lambda p: self.on_event({"type": "progress", **p})
-            self.ctx = ctx
+            if self.preload_error is not None and not isinstance(self.preload_error, ImportError):
+                self.preload_error = None  # retried below, where the real error surfaces
+            self._session = self._factory(self.reader, self.model_spec, self.base_url, self.on_event)
         return self._session
+
+    @property
+    def ctx(self):
+        """The tools' Context of the session, once it exists."""
+        return getattr(self._session, "ctx", None)
 
     # -- conversation ----------------------------------------------------------------------
     def ask(self, text: str):

@@ -99,7 +99,7 @@ class SlashCommands:
         """
         if a.command:
             cmd = self.registry.resolve(a.command)
-            self.console.print(Text(cmd.usage, style="bold"))
+            self.console.print(Text(cmd.full_usage, style="bold"))
             self.console.print(cmd.summary)
             if cmd.details:
                 self.console.print(Text(cmd.details, style="dim"))
@@ -254,7 +254,7 @@ class SlashCommands:
             runs = self._runs(ids)
             title = "paola session report"
         report = build_report(self.reader, runs, title, Path(a.output) if a.output else None)
-        self.console.print(Markdown(report.markdown))
+        self.console.print(Markdown(report.terminal_markdown))
         self.console.print(self.chart(runs))
         self.console.print(Text(f"report written to {report.path}", style="bold"))
 

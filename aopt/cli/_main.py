@@ -228,7 +228,7 @@ def _cmd_report(args, base_url) -> int:
         from rich.markdown import Markdown
 
         console = _console()
-        console.print(Markdown(report.markdown))
+        console.print(Markdown(report.terminal_markdown))
         console.print(f"report written to {report.path}")
     return EXIT_OK
 

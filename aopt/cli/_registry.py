@@ -29,7 +29,8 @@ class ExitShell(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # never exit the shell on a bad argument
-        raise UsageError(f"{self.prog}: {message}; usage: {self.format_usage().strip()[7:]}")
+        usage = " ".join(self.format_usage().split()[1:])
+        raise UsageError(f"{self.prog}: {message}; usage: {usage}")
 
     def exit(self, status=0, message=None):
         raise UsageError(message or self.format_usage())
@@ -54,7 +55,18 @@ class Command:
 
     @property
     def usage(self) -> str:
-        return self.parser.format_usage().strip()[len("usage: "):]
+        """'/show RUN [options]': positionals in full, options summarised (see /help CMD)."""
+        words = [f"/{self.name}"]
+        for a in self.positionals():
+            m = a.metavar or a.dest
+            words.append({"?": f"[{m}]", "*": f"[{m} ...]", "+": f"{m} [{m} ...]"}.get(a.nargs, m))
+        if self.options():
+            words.append("[options]")
+        return " ".join(words)
+
+    @property
+    def full_usage(self) -> str:
+        return " ".join(self.parser.format_usage().split()[1:])
 
     def options(self) -> list[argparse.Action]:
         return [a for a in self.parser._actions if a.option_strings]

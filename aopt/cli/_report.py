@@ -16,6 +16,13 @@ class Report:
     def __init__(self, markdown: str, path: Path | None, plot_path: Path | None, run_ids: list[int]):
         self.markdown, self.path, self.plot_path, self.run_ids = markdown, path, plot_path, run_ids
 
+    @property
+    def terminal_markdown(self) -> str:
+        """The Markdown without the image link (the terminal shows its own chart instead)."""
+        if self.plot_path is None:
+            return self.markdown
+        return self.markdown.replace(f"![convergence]({self.plot_path.name})", f"(picture: {self.plot_path})")
+
     def to_dict(self) -> dict:
         return {"path": str(self.path) if self.path else None,
                 "plot": str(self.plot_path) if self.plot_path else None,

@@ -177,7 +177,7 @@ def lineage_tree(runs: list[dict], senses: dict | None = None, focus: int | None
     tree = Tree(Text("runs by problem" if focus is None else f"lineage of run {focus}", style="bold"))
     for name, group in problems.items():
         best_id, _ = rank_runs(group, senses.get(name, "minimize"))
-        branch = tree.add(Text.assemble((name, "bold cyan"), (f"  ({len(group)} runs)", "dim")))
+        branch = tree.add(Text.assemble((name, "bold cyan"), (f"  ({len(group)} run{'s' if len(group) != 1 else ''})", "dim")))
         ids = {r["id"] for r in group}
 
         def add(node, run):
