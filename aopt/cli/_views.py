@@ -51,7 +51,7 @@ def runs_table(runs: list[dict], total: int | None = None, title: str | None = N
                   pad_edge=False)
     table.add_column("id", justify="right", style="bold")
     table.add_column("problem", overflow="fold", max_width=22)
-    table.add_column("algorithm", max_width=24)
+    table.add_column("algorithm", max_width=26)
     table.add_column("status")
     table.add_column("best f", justify="right")
     table.add_column("evals", justify="right")
