@@ -48,7 +48,7 @@ def runs_table(runs: list[dict], total: int | None = None, title: str | None = N
     if total is not None and total > len(runs):
         caption = f"{len(runs)} of {total} runs shown (use --limit)"
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
-                  pad_edge=False)
+                  pad_edge=False, collapse_padding=True)
     table.add_column("id", justify="right", style="bold")
     table.add_column("problem", overflow="fold", max_width=22)
     table.add_column("algorithm", max_width=26)
