@@ -81,7 +81,7 @@ def test_runs_filters_and_sorting(shell):
     ok, text = out(shell, "/runs --status failed")
     assert "Powell" in text and "BFGS" not in text
     ok, text = out(shell, "/runs --sort best --limit 2")
-    rows = [l.split()[0] for l in text.splitlines() if l.strip()[:1].isdigit()]
+    rows = [l.split()[0] for l in text.splitlines() if l.strip()[:1].isdigit() and "runs shown" not in l]
     assert rows == ["4", "2"]
 
 
