@@ -1,0 +1,177 @@
+"""One SQLite database file shared by threads and processes: checks, connections, transactions.
+
+Each thread gets its own connection (a recorder thread writes while the main thread
+reads); a forked child opens fresh ones. Writes run in ``BEGIN IMMEDIATE`` so a
+read-then-write never deadlocks; SQLite's busy timeout waits for other writers, and a
+retry loop catches the "database is locked" cases the busy handler does not cover.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from aopt.errors import StoreError
+
+from ._schema import MIGRATIONS, migrate, newer_schema_error, read_version
+
+__all__ = ["SQLiteDatabase", "DB_NAME"]
+
+DB_NAME = "paola.db"
+_HEADER = b"SQLite format 3\x00"
+_PAGE_SIZE = 16384  # fewer overflow pages for the evaluation blobs
+_T = TypeVar("_T")
+
+
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc) or "busy" in str(exc)
+
+
+class SQLiteDatabase:
+    """The database file `folder/paola.db`, checked, migrated and ready for transactions."""
+
+    def __init__(self, folder, timeout: float = 30.0):
+        self.folder = Path(folder).expanduser()
+        self.file = self.folder / DB_NAME
+        self.timeout = float(timeout)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._closed = False
+        self._check_paths()
+        con = self._connection()
+        try:
+            self._prepare(con)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _check_paths(self) -> None:
+        folder, file = self.folder, self.file
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"store path {folder} is a file; a store is a folder that holds {DB_NAME}. "
+                             f"Give its folder, or another path, with --store or AOPT_STORE")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {folder}: {exc.strerror or exc}") from exc
+        if file.exists():
+            if not file.is_file():
+                raise StoreError(f"store file {file} is not a regular file; it was left untouched")
+            try:
+                with open(file, "rb") as fh:
+                    head = fh.read(len(_HEADER))
+            except OSError as exc:
+                raise StoreError(f"store file {file} is unreadable ({exc.strerror or exc}); "
+                                 f"it was left untouched. Check its permissions") from exc
+            if head and head != _HEADER:
+                raise StoreError(f"{file} is not a paola store (not a SQLite database); it was left "
+                                 f"untouched. Move it away or choose another store with --store or AOPT_STORE")
+            if not os.access(file, os.R_OK | os.W_OK):
+                raise StoreError(f"store file {file} is not readable and writable by this user; "
+                                 f"it was left untouched. Check its permissions")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"store folder {folder} is not writable; paola writes {DB_NAME} and its "
+                             f"-wal and -shm files there. Check its permissions or choose another store")
+
+    def _prepare(self, con: sqlite3.Connection) -> None:
+        """Refuse foreign or newer databases untouched; switch to WAL and migrate."""
+        known = len(MIGRATIONS)
+        version = self.run(lambda c: read_version(c, self.file), write=False)
+        if version > known:
+            raise newer_schema_error(self.file, version, known)
+        if version == known:
+            return
+        if version == 0:
+            self.run(lambda c: c.execute(f"PRAGMA page_size = {_PAGE_SIZE}"), write=False)
+        mode = self.run(lambda c: c.execute("PRAGMA journal_mode = WAL").fetchone()[0], write=False)
+        if str(mode).lower() != "wal":
+            raise StoreError(f"store {self.file} cannot use write-ahead logging (journal mode {mode}); "
+                             f"put the store on a local disk")
+        self.run(lambda c: migrate(c, self.file), write=False)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (a fresh one after fork)."""
+        if self._closed:
+            raise StoreError(f"store {self.folder} is closed; open it again")
+        pid = os.getpid()
+        con = getattr(self._local, "con", None)
+        if con is not None and self._local.pid == pid:
+            return con
+        try:
+            con = sqlite3.connect(str(self.file), timeout=self.timeout, isolation_level=None,
+                                  check_same_thread=False)
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            con.execute("PRAGMA synchronous = NORMAL")
+            con.execute("PRAGMA mmap_size = 268435456")
+            con.execute("PRAGMA cache_size = -16000")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self.file}: {exc}") from exc
+        self._local.con, self._local.pid = con, pid
+        with self._lock:
+            self._connections.append((pid, con))
+        return con
+
+    # -- transactions --------------------------------------------------------------------
+
+    def run(self, fn: Callable[[sqlite3.Connection], _T], write: bool = True, read_snapshot: bool = False) -> _T:
+        """Call fn(connection) in a transaction: BEGIN IMMEDIATE when `write`, a deferred read
+        transaction when `read_snapshot`, else autocommit. Retries while the store is locked.
+        """
+        con = self._connection()
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            began = False
+            try:
+                if write or read_snapshot:
+                    con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    began = True
+                result = fn(con)
+                if began:
+                    con.execute("COMMIT")
+                return result
+            except sqlite3.OperationalError as exc:
+                self._rollback(con, began)
+                if not _is_lock_error(exc):
+                    raise StoreError(f"store {self.file}: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreError(f"store {self.file} stayed locked by another process for "
+                                     f"{self.timeout:g} s; try again when it has finished") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+            except sqlite3.Error as exc:
+                self._rollback(con, began)
+                raise StoreError(f"store {self.file}: {exc}") from exc
+            except BaseException:
+                self._rollback(con, began)
+                raise
+
+    @staticmethod
+    def _rollback(con: sqlite3.Connection, began: bool) -> None:
+        if began and con.in_transaction:
+            try:
+                con.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def close(self) -> None:
+        """Close every connection this process opened; later use raises StoreError."""
+        self._closed = True
+        pid = os.getpid()
+        with self._lock:
+            mine = [c for p, c in self._connections if p == pid]
+            self._connections = []
+        for con in mine:
+            try:
+                con.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
