@@ -87,7 +87,7 @@ class AgentLink:
     # -- loading ---------------------------------------------------------------------------
     def preload(self) -> None:
         """Import the agent's dependencies in a daemon thread (once)."""
-        if self._thread is not None or self._session is not None:
+        if self._thread is not None or self._session is not None or self._factory is not _default_factory:
             return
 
         def work():

@@ -18,7 +18,7 @@ EXTENSIONS = {"csv": ".csv", "json": ".json", "script": ".py"}
 RECORD_FIELDS = ("id", "problem", "algorithm", "status", "best_f", "best_x", "n_evaluations",
                  "n_iterations", "x0", "options", "seed", "started_at", "finished_at", "duration_s",
                  "message", "converged", "parent_id", "notes")
-_HIDDEN = ("pid",)
+_HIDDEN = ("pid", "proc_start", "host")
 
 
 def _clean(v):
