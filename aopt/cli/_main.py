@@ -285,9 +285,27 @@ def _cmd_replay(args, base_url) -> int:
     return EXIT_OK
 
 
+def _take_globals(args) -> None:
+    """Pull --store/--model/--base-url out of a passthrough command's own arguments."""
+    rest, words = [], list(args.args)
+    while words:
+        word = words.pop(0)
+        flag, eq, value = word.partition("=")
+        if flag in ("--store", "--model", "--base-url"):
+            if not eq:
+                if not words:
+                    raise InvalidInput(f"{flag} needs a value")
+                value = words.pop(0)
+            setattr(args, flag[2:].replace("-", "_"), value)
+        else:
+            rest.append(word)
+    args.args = rest
+
+
 def _cmd_passthrough(args, base_url) -> int:
     from aopt.cli._commands import SlashCommands
 
+    _take_globals(args)
     commands = SlashCommands(_console(), _reader(args))
     cmd = commands.registry.commands[args.command]
     if "--help" in args.args or "-h" in args.args:
