@@ -1,0 +1,628 @@
+"""Worker: a long-lived child process that evaluates the user's Python functions.
+
+The child (`_child.py`, started as a script with the same interpreter) sets
+its memory limit, imports the user's file once and answers requests over
+pipes: a 16-byte header plus raw float64 rows each way. The parent waits with
+a deadline, drains the user's output into a bounded tail, and kills the whole
+process group when a limit is hit or the child dies, so no process is left.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+import weakref
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from aopt.errors import InvalidInput
+from aopt.sandbox import _child as proto
+from aopt.sandbox._errors import LimitExceeded, SandboxError, UserCodeError, WorkerDied
+from aopt.sandbox._limits import Limits
+from aopt.sandbox._output import OutputTail
+from aopt.sandbox._spec import CodeSpec, load_code_spec
+
+__all__ = ["Worker", "NAN_POLICIES"]
+
+NAN_POLICIES = ("inf", "raise")
+_CHILD = os.path.abspath(proto.__file__)
+_INF = math.inf
+_SIGNAL_NAMES = {
+    signal.SIGSEGV: "SIGSEGV (segmentation fault)",
+    signal.SIGBUS: "SIGBUS (bus error)",
+    signal.SIGILL: "SIGILL (illegal instruction)",
+    signal.SIGFPE: "SIGFPE (arithmetic error)",
+    signal.SIGABRT: "SIGABRT (abort)",
+    signal.SIGKILL: "SIGKILL (killed, possibly by the system's out-of-memory killer)",
+    signal.SIGTERM: "SIGTERM (terminated)",
+}
+_MEMORY_HINTS = (b"MemoryError", b"bad_alloc", b"Cannot allocate memory", b"out of memory", b"Unable to allocate")
+
+Spec = Union[str, CodeSpec]
+
+
+def _fmt_point(x) -> str:
+    return np.array2string(np.asarray(x, dtype=float), precision=6, threshold=8, edgeitems=3, separator=", ")
+
+
+class _Process:
+    """The child process and the parent's ends of its pipes; closed exactly once."""
+
+    def __init__(self, proc, fds, mm, keep=None):
+        self.proc = proc
+        self.fds = fds
+        self.mm = mm
+        self.keep = keep
+
+    def kill(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group: also whatever the user's code started
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        self.kill()
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.mm.close()
+        except (BufferError, ValueError):
+            pass
+        if self.keep is not None:
+            self.keep.close()
+        self.proc = None
+
+
+class Worker:
+    """Evaluates `objective` (and optionally `gradient`, `constraints`) in a sandboxed child process.
+
+    Each spec is "FILE.py:FUNCTION" or a `CodeSpec`. The child starts (and the
+    file is imported) in the constructor, so import errors surface at once.
+    A function receives a 1-D float64 array x (its own copy); an objective
+    returns one number, a gradient one number per variable, a constraint one
+    number or a 1-D array. With `vectorized=True` the objective is called once
+    per batch with an (n, d) array and returns n numbers.
+
+    NaN policy (`nan_policy`): "inf" (default) passes a NaN objective value on
+    as +inf, a failed point the optimizer moves away from, and a NaN constraint
+    value as -inf (maximally violated); ±inf are passed on unchanged; every
+    non-finite value is counted in `counts["nonfinite"]`. "raise" makes any
+    non-finite value an error (kind "bad_return"). Non-numbers and wrong
+    shapes are always errors. After "user_exception" and "bad_return" the
+    worker stays usable; after a limit, an exit or a crash it is stopped and
+    a new Worker is needed.
+    """
+
+    def __init__(
+        self,
+        objective: Spec,
+        gradient: Optional[Spec] = None,
+        constraints: Sequence[Spec] = (),
+        *,
+        limits: Optional[Limits] = None,
+        nan_policy: str = "inf",
+        vectorized: bool = False,
+        check_hash: bool = True,
+        base_dir: Union[str, os.PathLike, None] = None,
+    ) -> None:
+        if nan_policy not in NAN_POLICIES:
+            raise InvalidInput(f"nan_policy {nan_policy!r} is not accepted; use one of {', '.join(NAN_POLICIES)}")
+        if limits is None:
+            limits = Limits()
+        elif not isinstance(limits, Limits):
+            raise InvalidInput(f"limits must be a Limits(...) object; got {type(limits).__name__}")
+        self.objective_spec = load_code_spec(objective, base_dir)
+        self.gradient_spec = load_code_spec(gradient, base_dir) if gradient is not None else None
+        if isinstance(constraints, (str, CodeSpec)):
+            constraints = [constraints]
+        self.constraint_specs = [load_code_spec(c, base_dir) for c in constraints]
+        self.limits = limits
+        self.nan_policy = nan_policy
+        self.vectorized = bool(vectorized)
+        self.check_hash = bool(check_hash)
+        self.counts = {"objective": 0, "gradient": 0, "constraints": 0, "nonfinite": 0}
+        self._out = OutputTail(limits.output_bytes)
+        self._stopped: Optional[str] = None
+        self._started = time.monotonic()
+        self._run_deadline = self._started + limits.run_timeout if limits.run_timeout else _INF
+        self._eval_timeout = float(limits.eval_timeout) if limits.eval_timeout else _INF
+        self._res: Optional[_Process] = None
+        self._start()
+
+    # ------------------------------------------------------------------ lifecycle
+    def _start(self) -> None:
+        roles = [("objective", self.objective_spec)]
+        if self.gradient_spec is not None:
+            roles.append(("gradient", self.gradient_spec))
+        roles += [("constraint", s) for s in self.constraint_specs]
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        diag_r, diag_w = os.pipe()
+        life_r, life_w = os.pipe()
+        keep = None
+        try:
+            prog = os.memfd_create("paola-sandbox-progress")
+        except (AttributeError, OSError):
+            import tempfile
+
+            keep = tempfile.TemporaryFile()
+            prog = os.dup(keep.fileno())
+        os.ftruncate(prog, mmap.PAGESIZE)
+        mm = mmap.mmap(prog, proto.PROGRESS.size)
+        cfg = {
+            "req": req_r, "resp": resp_w, "diag": diag_w, "life": life_r, "progress": prog,
+            "memory": int(self.limits.memory_mb * 1024 * 1024) if self.limits.memory_mb else None,
+            "vectorized": self.vectorized,
+            "functions": [
+                {"role": role, "path": s.path, "function": s.function, "sha256": s.sha256 if self.check_hash else None}
+                for role, s in roles
+            ],
+        }
+        env = dict(os.environ)
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, "1")  # one BLAS thread: small address space, no oversubscription
+        child_ends = (req_r, resp_w, out_w, diag_w, life_r, prog)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, _CHILD, json.dumps(cfg)],
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                pass_fds=(req_r, resp_w, diag_w, life_r, prog),
+                start_new_session=True, env=env,
+            )
+        except BaseException:
+            for fd in child_ends + (req_w, resp_r, out_r, diag_r, life_w):
+                os.close(fd)
+            mm.close()
+            raise
+        for fd in child_ends:
+            os.close(fd)
+        os.set_blocking(out_r, False)
+        os.set_blocking(diag_r, False)
+        self._req, self._resp, self._outfd, self._diag = req_w, resp_r, out_r, diag_r
+        self._mm = mm
+        self._res = _Process(proc, (req_w, resp_r, out_r, diag_r, life_w), mm, keep)
+        self._finalizer = weakref.finalize(self, _Process.close, self._res)
+        self._poller = select.poll()
+        self._poller.register(resp_r, select.POLLIN)
+        self._poller.register(out_r, select.POLLIN)
+        self._out_open = True
+        self._buf = bytearray(1 << 16)
+        start_limit = self.limits.start_timeout or _INF
+        try:
+            status, _, _, payload = self._receive(time.monotonic() + start_limit, "start", None, 0)
+        except BaseException:
+            self._kill("the worker failed to start")
+            raise
+        if status == proto.ST_ERROR:
+            self._raise_child_error(json.loads(payload), "start", None, 0)
+        if status != proto.ST_READY:  # pragma: no cover - protocol bug
+            self._kill("protocol error")
+            raise WorkerDied("the worker answered its start with an unexpected message", "crash")
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._res.proc.pid if self._res is not None and self._res.proc is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self._stopped is None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """Exit status of the child once it has been reaped (negative: killed by that signal)."""
+        proc = self._res.proc if self._res is not None else None
+        return getattr(self, "_returncode", None) if proc is None else proc.poll()
+
+    @property
+    def n_constraints(self) -> int:
+        return len(self.constraint_specs)
+
+    def close(self) -> None:
+        """Stop the child (politely, then by force) and release its pipes. Idempotent."""
+        if self._res is None:
+            return
+        if self._stopped is None:
+            try:
+                os.write(self._req, proto.REQ.pack(proto.OP_QUIT, 0, 0, 0))
+                self._res.proc.wait(timeout=1.0)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._stopped = "the worker was closed"
+        self._kill(self._stopped)
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else "stopped"
+        return f"<Worker {self.objective_spec.filename}:{self.objective_spec.function} pid={self.pid} {state}>"
+
+    def _kill(self, reason: str) -> None:
+        if self._stopped is None:
+            self._stopped = reason
+        res = self._res
+        if res is None or res.proc is None:
+            return
+        self._drain_output()
+        proc = res.proc
+        res.close()
+        self._returncode = proc.returncode
+        self._finalizer.detach()
+
+    # ------------------------------------------------------------------ output
+    def _drain_output(self) -> None:
+        if not self._out_open:
+            return
+        while True:
+            try:
+                data = os.read(self._outfd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._out_open = False
+                try:
+                    self._poller.unregister(self._outfd)
+                except (KeyError, ValueError):
+                    pass
+                return
+            self._out.feed(data)
+
+    def output(self, clear: bool = False) -> str:
+        """The user's captured stdout and stderr (the last `Limits.output_bytes`, with a truncation marker)."""
+        if self._res is not None and self._res.proc is not None:
+            self._drain_output()
+        text = self._out.text()
+        if clear:
+            self._out.clear()
+        return text
+
+    # ------------------------------------------------------------------ the round trip
+    def _receive(self, eval_deadline: float, what: str, X, index: int):
+        """Wait for one response; enforce the limits; return (status, n, m, payload)."""
+        poll = self._poller.poll
+        resp = self._resp
+        batch = X is not None and X.shape[0] > 1
+        while True:
+            deadline = eval_deadline if eval_deadline < self._run_deadline else self._run_deadline
+            if deadline == _INF:
+                events = poll()
+            else:
+                wait = deadline - time.monotonic()
+                events = poll(max(0, math.ceil(wait * 1000))) if wait > 0 else []
+            ready = False
+            for fd, _ in events:
+                if fd == resp:
+                    ready = True
+                else:
+                    self._drain_output()
+            if ready:
+                return self._read_response(what, X, index)
+            if events:
+                continue
+            now = time.monotonic()
+            if now < deadline:
+                continue
+            if deadline == eval_deadline and batch and what != "start":
+                t0, row = proto.PROGRESS.unpack_from(self._mm, 0)
+                if t0 + self._eval_timeout > now + 1e-3:
+                    eval_deadline = t0 + self._eval_timeout  # the current row started later: its own deadline
+                    continue
+            self._limit_hit(deadline == eval_deadline and eval_deadline < self._run_deadline, what, X, index)
+
+    def _read_response(self, what, X, index):
+        buf = self._buf
+        try:
+            got = os.readv(self._resp, [buf])
+        except OSError:
+            got = 0
+        if got == 0:
+            self._died(what, X, index)
+        hsize = proto.RESP.size
+        view = memoryview(buf)
+        while got < hsize:
+            k = os.readv(self._resp, [view[got:]])
+            if k == 0:
+                self._died(what, X, index)
+            got += k
+        status, n, m, nbytes = proto.RESP.unpack_from(buf)
+        need = hsize + nbytes
+        if need <= len(buf):
+            while got < need:
+                k = os.readv(self._resp, [view[got:need]])
+                if k == 0:
+                    self._died(what, X, index)
+                got += k
+            return status, n, m, bytes(view[hsize:need])
+        parts = [bytes(view[hsize:got])]
+        remaining = need - got
+        while remaining:
+            chunk = os.read(self._resp, min(remaining, 1 << 20))
+            if not chunk:
+                self._died(what, X, index)
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return status, n, m, b"".join(parts)
+
+    def _request(self, op: int, index: int, X: np.ndarray):
+        """Send X (n, d) for `op`; return (status, n, m, payload); raise on errors and limits."""
+        if self._stopped is not None:
+            raise WorkerDied(f"the worker has stopped ({self._stopped}); start a new Worker", "stopped")
+        now = time.monotonic()
+        if now >= self._run_deadline:
+            self._limit_hit(False, self._what(op, index), X, index)
+        n, d = X.shape
+        message = proto.REQ.pack(op, index, n, d) + X.tobytes()
+        what = self._what(op, index)
+        try:
+            try:
+                sent = os.write(self._req, message)
+                while sent < len(message):
+                    sent += os.write(self._req, memoryview(message)[sent:])
+            except OSError:
+                self._died(what, X, index)
+            result = self._receive(now + self._eval_timeout, what, X, index)
+        except SandboxError:
+            raise
+        except BaseException:
+            # Ctrl+C or anything unexpected mid-request: the protocol state is unknown, so stop the child.
+            self._kill("interrupted during an evaluation")
+            raise
+        if result[0] == proto.ST_ERROR:
+            self._raise_child_error(json.loads(result[3]), what, X, index)
+        return result
+
+    def _what(self, op: int, index: int) -> str:
+        if op == proto.OP_OBJECTIVE:
+            spec, role = self.objective_spec, "objective"
+        elif op == proto.OP_GRADIENT:
+            spec, role = self.gradient_spec, "gradient"
+        else:
+            spec, role = self.constraint_specs[index], f"constraint {index}"
+        return f"{role} {spec.function}(x) in {spec.filename}"
+
+    # ------------------------------------------------------------------ public evaluation API
+    def evaluate(self, x) -> float:
+        """The objective at one point (NaN handled by `nan_policy`)."""
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(1, -1)
+        status, n, m, payload = self._request(proto.OP_OBJECTIVE, 0, x)
+        self.counts["objective"] += 1
+        v = _unpack_d(payload)[0]
+        if v - v != 0.0:  # not finite
+            return float(self._nonfinite_objective(np.array([v]), x)[0])
+        return v
+
+    def evaluate_batch(self, X) -> np.ndarray:
+        """The objective at each row of X (n, d), in one round trip; returns shape (n,)."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise InvalidInput(f"evaluate_batch needs a 2-D array of points (n, d); got shape {X.shape}")
+        if X.shape[0] == 0:
+            return np.empty(0)
+        status, n, m, payload = self._request(proto.OP_OBJECTIVE, 0, X)
+        self.counts["objective"] += X.shape[0]
+        f = np.frombuffer(payload, dtype=np.float64).copy()
+        if not np.isfinite(f).all():
+            f = self._nonfinite_objective(f, X)
+        return f
+
+    def gradient(self, x) -> np.ndarray:
+        """The user's gradient at x, shape (d,)."""
+        if self.gradient_spec is None:
+            raise InvalidInput("this worker has no gradient function; pass gradient='FILE.py:FUNCTION'")
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(1, -1)
+        status, n, m, payload = self._request(proto.OP_GRADIENT, 0, x)
+        self.counts["gradient"] += 1
+        g = np.frombuffer(payload, dtype=np.float64).copy()
+        if not np.isfinite(g).all():
+            self.counts["nonfinite"] += 1
+            if self.nan_policy == "raise":
+                raise UserCodeError(
+                    f"{self._what(proto.OP_GRADIENT, 0)} returned a non-finite gradient {_fmt_point(g)} "
+                    f"at x = {_fmt_point(x[0])} (nan_policy='raise')", "bad_return", x=x[0],
+                )
+        return g
+
+    def constraint(self, x, index: int) -> np.ndarray:
+        """Constraint function number `index` at x, as a 1-D array (NaN -> -inf under nan_policy 'inf')."""
+        if not 0 <= index < len(self.constraint_specs):
+            raise InvalidInput(f"constraint index {index} is out of range; this worker has {len(self.constraint_specs)}")
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(1, -1)
+        status, n, m, payload = self._request(proto.OP_CONSTRAINT, index, x)
+        self.counts["constraints"] += 1
+        c = np.frombuffer(payload, dtype=np.float64).copy()
+        if not np.isfinite(c).all():
+            self.counts["nonfinite"] += 1
+            if self.nan_policy == "raise":
+                raise UserCodeError(
+                    f"{self._what(proto.OP_CONSTRAINT, index)} returned {_fmt_point(c)} at x = {_fmt_point(x[0])}; "
+                    "non-finite values are errors with nan_policy='raise'", "bad_return", x=x[0],
+                )
+            c[np.isnan(c)] = -_INF
+        return c
+
+    def constraints(self, x) -> np.ndarray:
+        """All constraint functions at x, concatenated in the order given."""
+        parts = [self.constraint(x, i) for i in range(len(self.constraint_specs))]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    # ------------------------------------------------------------------ failures
+    def _nonfinite_objective(self, f: np.ndarray, X: np.ndarray) -> np.ndarray:
+        bad = ~np.isfinite(f)
+        self.counts["nonfinite"] += int(bad.sum())
+        if self.nan_policy == "raise":
+            i = int(np.argmax(bad))
+            where = f" (row {i} of the batch)" if X.shape[0] > 1 else ""
+            raise UserCodeError(
+                f"{self._what(proto.OP_OBJECTIVE, 0)} returned {f[i]} at x = {_fmt_point(X[i])}{where}; "
+                "non-finite values are errors with nan_policy='raise' (use nan_policy='inf' to treat them as failed points)",
+                "bad_return", index=i, x=X[i], partial=f[:i],
+            )
+        f = f.copy()
+        f[np.isnan(f)] = _INF
+        return f
+
+    def _point_text(self, X, index) -> str:
+        if X is None or index is None or X.shape[0] == 0:
+            return ""
+        row = X[index] if index < X.shape[0] else X[0]
+        where = f" (row {index} of a batch of {X.shape[0]})" if X.shape[0] > 1 else ""
+        return f" at x = {_fmt_point(row)}{where}"
+
+    def _raise_child_error(self, rec: dict, what: str, X, index) -> None:
+        kind = rec.get("kind", "user_exception")
+        message = rec.get("message", "")
+        where = rec.get("where") or ""
+        at = f" ({where})" if where else ""
+        row = rec.get("index")
+        x = X[row] if (X is not None and row is not None and row < X.shape[0]) else None
+        point = self._point_text(X, row)
+        common = {"traceback": rec.get("traceback", ""), "index": row, "x": x, "partial": rec.get("values") or []}
+        if kind in ("import_error", "missing_function", "code_changed"):
+            self._kill(message)
+            raise UserCodeError(message, kind, output=self._out.text(4096), **common)
+        if kind == "user_exception":
+            raise UserCodeError(f"{what} raised {message}{at}{point}", kind, **common)
+        if kind == "bad_return":
+            raise UserCodeError(f"{what} {message}{point}", kind, **common)
+        if kind == "memory":
+            self._kill(f"memory limit of {self.limits.memory_mb} MiB exceeded")
+            detail = message if what == "start" and not where else f"MemoryError in {what}{at}{point}"
+            raise LimitExceeded(
+                f"worker exceeded the {self.limits.memory_mb} MiB memory limit ({detail}); the worker was stopped. "
+                "Raise Limits(memory_mb=...) if the model really needs more.",
+                "memory", limit="memory_mb", value=self.limits.memory_mb or 0, output=self._out.text(4096), **common,
+            )
+        if kind == "exit":
+            self._kill(message)
+            raise WorkerDied(f"{what}: {message}{at}{point}; the worker stopped", "exit", output=self._out.text(4096), **common)
+        self._kill(message)  # pragma: no cover - unknown kinds
+        raise SandboxError(f"{what}: {message}", kind, **common)
+
+    def _diagnostic_location(self, wait: float) -> str:
+        """Where the child was, from faulthandler's dump on the diagnostics pipe ("" when unknown)."""
+        chunks = []
+        end = time.monotonic() + wait
+        poller = select.poll()
+        poller.register(self._diag, select.POLLIN)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not poller.poll(max(1, int(left * 1000))):
+                break
+            try:
+                data = os.read(self._diag, 1 << 16)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+            end = min(end, time.monotonic() + 0.05)  # the dump arrives in pieces; stop when it pauses
+        text = b"".join(chunks).decode("utf-8", "replace")
+        user_files = {self.objective_spec.path, *(s.path for s in self.constraint_specs)}
+        if self.gradient_spec is not None:
+            user_files.add(self.gradient_spec.path)
+        for line in text.splitlines():
+            line = line.strip()
+            if not line.startswith('File "'):
+                continue
+            path, _, rest = line[6:].partition('"')
+            if path in user_files:
+                rest = rest.strip(", ").replace(" in ", ", in ", 1)
+                return f"{os.path.basename(path)}, {rest}"
+        return ""
+
+    def _limit_hit(self, per_eval: bool, what: str, X, index) -> None:
+        res = self._res
+        location = ""
+        if res is not None and res.proc is not None and res.proc.poll() is None:
+            try:
+                os.kill(res.proc.pid, signal.SIGUSR1)  # faulthandler: dump the stack to the diagnostics pipe
+                location = self._diagnostic_location(0.3)
+            except ProcessLookupError:
+                pass
+        at = f" (it was at {location})" if location else ""
+        if per_eval:
+            row = None
+            if X is not None and X.shape[0] > 1:
+                row = proto.PROGRESS.unpack_from(self._mm, 0)[1]
+            point = self._point_text(X, row if row is not None else 0)
+            if what == "start":
+                limit, value = "start_timeout", self.limits.start_timeout
+                text = f"starting the worker and importing the user's file exceeded the {value:g} s start-up time limit{at}"
+            else:
+                limit, value = "eval_timeout", self.limits.eval_timeout
+                text = f"evaluation of {what} exceeded the {value:g} s time limit per evaluation{point}{at}"
+            self._kill(text)
+            raise LimitExceeded(f"{text}; the worker was stopped", "timeout", limit=limit, value=value,
+                                output=self._out.text(4096), index=row)
+        value = self.limits.run_timeout
+        elapsed = time.monotonic() - self._started
+        text = f"run exceeded the {value:g} s time limit per run ({elapsed:.1f} s since the worker started, during {what}){at}"
+        self._kill(text)
+        raise LimitExceeded(f"{text}; the worker was stopped", "run_timeout", limit="run_timeout", value=value,
+                            output=self._out.text(4096))
+
+    def _died(self, what: str, X, index) -> None:
+        res = self._res
+        proc = res.proc
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        location = self._diagnostic_location(0.05)
+        code = proc.poll()
+        self._drain_output()
+        tail = self._out.text(2048)
+        tail_bytes = tail.encode("utf-8", "replace")
+        at = f" at {location}" if location else ""
+        point = self._point_text(X, index if X is not None and X.shape[0] == 1 else None)
+        during = "while importing the user's file" if what == "start" else f"during {what}{point}"
+        last = f"\nlast output:\n{tail.rstrip()}" if tail.strip() else ""
+        if self.limits.memory_mb and code not in (0, None) and any(h in tail_bytes for h in _MEMORY_HINTS):
+            self._kill("memory limit exceeded")
+            raise LimitExceeded(
+                f"worker exceeded the {self.limits.memory_mb} MiB memory limit {during}{at} (the process died with "
+                f"status {code}); the worker was stopped{last}",
+                "memory", limit="memory_mb", value=self.limits.memory_mb, output=tail,
+            )
+        if code is not None and code < 0:
+            name = _SIGNAL_NAMES.get(-code) or f"signal {-code}"
+            text = f"the worker crashed with {name} {during}{at}"
+            self._kill(text)
+            raise WorkerDied(text + last, "crash", returncode=code, output=tail)
+        status = "" if code is None else f" with status {code}"
+        text = f"the worker process exited{status} {during}{at} (os._exit or an exit from C code)"
+        self._kill(text)
+        raise WorkerDied(text + last, "exit", returncode=code, output=tail)
+
+
+_unpack_d = struct.Struct("<d").unpack
