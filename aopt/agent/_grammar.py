@@ -1,0 +1,471 @@
+"""The offline model's grammar: a request in words -> a list of `Step`s.
+
+A request is split into clauses at "then", and at ",", ";", "and", "." when a command
+verb follows ("..., then compare them", "... and show the best"). Each clause is
+one step (optimize, continue, compare, show, analyze, list...) or adds runs to the
+optimize step before it ("... with Nelder-Mead, then with BFGS").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aopt.agent._extract import (Clause, extract_bounds, extract_budget, extract_dimension, extract_run_ids,
+                                 extract_seed, extract_start)
+from aopt.agent._lexicon import FIXED_2D, WORD_NUMBERS, find_algorithms, find_benchmarks, normalize_text
+
+__all__ = ["ProblemSpec", "RunSpec", "Step", "Request", "parse_request", "MAX_TEXT"]
+
+MAX_TEXT = 4000
+
+
+@dataclass
+class ProblemSpec:
+    kind: str  # "benchmark" or "expression"
+    objective: str
+    dimension: int | None = None
+    bounds: Any = None
+    constraints: list = field(default_factory=list)
+    sense: str = "minimize"
+    name: str = ""
+
+    def tool_args(self) -> dict:
+        args: dict = {"name": self.name, "objective": self.objective}
+        if self.dimension is not None:
+            args["dimension"] = self.dimension
+        if self.bounds is not None:
+            args["bounds"] = self.bounds
+        if self.constraints:
+            args["constraints"] = list(self.constraints)
+        if self.sense != "minimize":
+            args["sense"] = self.sense
+        return args
+
+
+@dataclass
+class RunSpec:
+    algorithm: str = "auto"
+    x0: Any = None
+    max_evaluations: int | None = None
+    seed: int | None = None
+    options: dict = field(default_factory=dict)
+    parent: Any = None  # a run id, or "last"
+    algorithm_given: bool = False
+
+
+@dataclass
+class Step:
+    action: str  # optimize, compare, show, analyze, list_runs, list_problems, list_algorithms,
+    #              algorithm_info, benchmarks, help, greet, unknown
+    problem: ProblemSpec | None = None
+    problem_ref: str | None = None  # "last": the problem of the latest run; "parent": of the parent run
+    dimension: int | None = None  # a new dimension for the referred problem ("now in 20D")
+    runs: list = field(default_factory=list)
+    run_ids: list = field(default_factory=list)
+    ref: str | None = None  # "new", "last", "best", "lastN"
+    count: int | None = None
+    filters: dict = field(default_factory=dict)
+    topic: str | None = None
+    understood: list = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class Request:
+    text: str
+    steps: list
+    understood: list
+
+
+_VERBS = (r"(?:compare|show|display|list|analy[sz]e|diagnose|explain|continue|resume|warm[\s-]?start|refine|polish|"
+          r"optimi[sz]e|minimi[sz]e|maximi[sz]e|solve|try|rerun|re-run|redo|repeat|get|give|tell|print|report|"
+          r"summari[sz]e|what|which|why|plot|find|rank|describe)\b")
+_SPLIT = re.compile(rf"\s*(?:[,;]?\s*\band\s+then\b|[,;.]?\s*\bthen\b|[,;]?\s*\bafter\s+that\b|[,;]?\s*\bafterwards\b|"
+                    rf"[,;]?\s*\bfinally\b|(?:[,;]|\.(?=\s)|\band\b|\balso\b|\bnext\b)\s*(?=(?:please\s+|also\s+)?{_VERBS}))\s*")
+
+
+def split_clauses(text: str) -> list[str]:
+    """Top-level clause boundaries (never inside brackets)."""
+    low = text.lower()
+    depth, mask = 0, []
+    for ch in low:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        mask.append(ch if depth == 0 else "x")
+    masked = "".join(mask)
+    parts, last = [], 0
+    for m in _SPLIT.finditer(masked):
+        if m.start() > last:
+            parts.append(text[last:m.start()])
+        last = m.end()
+    parts.append(text[last:])
+    return [p.strip(" ,;.") for p in parts if p.strip(" ,;.!?")]
+
+
+_OBJ_VERB = (r"\b(?:(?P<find>find|compute|get|what\s+is|what's)\s+(?:the\s+)?(?P<fsense>min(?:imum|imizer|imiser|ima)?|"
+             r"max(?:imum|imizer|imiser|ima)?|optimum|argmin|argmax|smallest\s+value|largest\s+value|lowest\s+value|"
+             r"highest\s+value)(?:\s+(?:value|point))?\s+of|(?P<verb>minimi[sz]e|maximi[sz]e|optimi[sz]e|minimum\s+of|"
+             r"maximum\s+of|argmin|argmax|(?<![\w\s])min|(?<![\w\s])max|^\s*(?:please\s+)?(?:min|max)|solve)\b)\s*:?\s*")
+_MAX_SENSE = (r"\bmaximi[sz]|\bfind\s+(?:the\s+)?(?:max|largest|highest)|\bmaximum\s+(?:value\s+)?of\b|\bargmax\b|"
+              r"\b(?:largest|highest)\s+value|^\s*(?:please\s+)?max\b")
+_TERM = re.compile(r"\s*(?:[,;?!]|\.(?:\s|$)|\s(?:subject\s+to|subj\.?\s+to|s\.\s?t\.?|st\.|such\s+that|where|with|"
+                   r"for|using|use|via|by|within|inside|from|starting|start|over|between|bounded|given|if|when|then|"
+                   r"under|constrained|and\s+(?=(?:then|compare|show|plot))|in\s+(?=[\[(]|\d|r\b)|on\s+(?=[\[(])|"
+                   r"x0\b|seed\b|budget\b|max\b|maxiter\b)\b|$)")
+_FUNCS = {"sin", "cos", "tan", "exp", "log", "log10", "log2", "sqrt", "abs", "sum", "prod", "range", "pi", "e",
+          "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "atan", "asin", "acos", "min", "max", "for", "in",
+          "inf", "pow", "floor", "ceil", "sign", "len", "and", "or", "not", "if", "else", "exp2", "log1p",
+          "expm1", "hypot", "atan2", "arctan2", "norm", "dot", "mean", "cbrt", "square", "np", "math"}
+
+
+def _identifiers(expr: str) -> list[str]:
+    return [w for w in re.findall(r"[A-Za-z_]\w*", expr) if w.lower() not in _FUNCS]
+
+
+def _looks_like_math(obj: str) -> bool:
+    if re.search(r"[a-z]{3,}\s+[a-z]{3,}", obj, re.I) or len(obj) > 1000:
+        return False
+    if find_benchmarks(obj.lower()) and not re.search(r"[+*/^=<>]", obj):
+        return False
+    if re.search(r"[+*/^()]|\*\*|[a-z0-9_\])]\s*-\s*[a-z0-9(]|\d[a-z]", obj, re.I):
+        return not find_benchmarks(obj.lower()) or bool(re.search(r"[+*/^]", obj))
+    return bool(re.fullmatch(r"\s*[a-zA-Z](?:_?\d+)?\s*", obj))
+
+
+def _strip_objective(obj: str, products: bool = True) -> str:
+    obj = obj.strip().strip("`'\"").strip()
+    obj = re.sub(r"^(?:the\s+)?(?:(?:objective|expression|function|value)\s+(?:of\s+)?)?", "", obj, flags=re.I)
+    m = re.match(r"^[A-Za-z]\w*\s*(?:\([^()]*\))?\s*(?::=|=(?!=)|:)\s*(?=\S)", obj)
+    if m and "=" not in obj[m.end():]:
+        obj = obj[m.end():]
+    obj = obj.strip().rstrip(".?!").strip().strip("`'\"").strip()
+    if not products:
+        return obj
+    # implicit products a person writes: 2x, 100(y - x^2), (x-1)(y+2)
+    obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?=\()", r"\1*", obj)
+    obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)(?=[a-df-zA-DF-Z_]|e(?![-+]?\d))", r"\1*", obj)
+    return re.sub(r"\)\s*(?=\()|\)(?=[A-Za-z_])", ")*", obj)
+
+
+def _find_objective(c: Clause):
+    """(kind, objective text, sense) from 'minimize <expr> ...'; blanks the objective in the clause."""
+    sense = "maximize" if re.search(_MAX_SENSE, c.work) else "minimize"
+    m = re.search(_OBJ_VERB, c.work)
+    if m:
+        start = m.end()
+        depth, i = 0, start
+        while i < len(c.work):
+            ch = c.work[i]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            elif depth <= 0 and _TERM.match(c.work, i) and (i > start or ch in ",;") and \
+                    _TERM.match(c.work, i).end() > i:
+                break
+            i += 1
+        raw = c.text[start:i]
+        obj = _strip_objective(raw)
+        if obj and _looks_like_math(_strip_objective(raw, products=False)) and len(obj) <= 1000:
+            c.blank(m.start(), i)
+            return "expression", obj, sense
+    return None, None, sense
+
+
+def _benchmark_in(c: Clause):
+    hits = find_benchmarks(c.work)
+    if not hits:
+        return None
+    s, e, name = hits[0]
+    c.blank(s, e)
+    c.take(r"\b(?:function|benchmark|problem)\b")
+    return name
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return slug[:24].rstrip("_") or "1"
+
+
+def _constraints(c: Clause, objective_ids: set) -> list[str]:
+    """Comparisons left in the clause: 'x + y >= 1', 'x*y == 2' (split at top-level and/,/;)."""
+    work, out = c.work, []
+    seps = re.compile(r"\s*(?:,|;|\band\b|\bsubject\s+to\b|\bsubj\.?\s+to\b|\bs\.\s?t\.?|\bst\.|\bsuch\s+that\b|"
+                      r"\bwhere\b|\bwith\b|\bgiven(?:\s+that)?\b|\bconstrained\s+by\b|\bconstraints?\b:?|"
+                      r"\busing\b|\bvia\b|\bif\b|\bunder\b)\s*")
+    depth, bounds = 0, [0]
+    i = 0
+    while i < len(work):
+        ch = work[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth <= 0:
+            m = seps.match(work, i)
+            if m and m.end() > i and (m.group().strip() or ch.isspace() is False):
+                bounds.extend([i, m.end()])
+                i = m.end()
+                continue
+        i += 1
+    bounds.append(len(work))
+    for k in range(0, len(bounds) - 1, 2):
+        s, e = bounds[k], bounds[k + 1]
+        piece = work[s:e]
+        if not re.search(r"<=|>=|==|!=|=|<|>", piece):
+            continue
+        text = c.text[s:e].strip().strip(".?!").strip()
+        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", text)}
+        strange = {w for w in words - {i.lower() for i in objective_ids} - _FUNCS if len(w) >= 4}
+        if strange or not re.search(r"[\w)]", text):
+            continue
+        out.append(text)
+        c.blank(s, e)
+    return out
+
+
+def _parse_options(c: Clause) -> RunSpec:
+    run = RunSpec()
+    run.seed = extract_seed(c)
+    run.max_evaluations, run.options = extract_budget(c)
+    run.x0 = extract_start(c)
+    return run
+
+
+def _algorithms(c: Clause) -> list[str]:
+    hits = find_algorithms(c.work, c.text)
+    for s, e, _ in hits:
+        c.blank(s, e)
+    out = []
+    for _, _, name in hits:
+        if name not in out:
+            out.append(name)
+    return out
+
+
+_Q = r"\b(?:list|show|display|print|see|view|what|which|whats|get|give|tell|all|my|available|supported|known|there|" \
+     r"have|do|does|can|could|handle|handles|support|supports|any)\b|\?"
+_STATUS = {"failed": "failed", "failures": "failed", "completed": "completed", "finished": "completed",
+           "interrupted": "interrupted", "running": "running", "stopped": "interrupted"}
+_COUNT = r"(\d{1,3}|" + "|".join(WORD_NUMBERS) + r")"
+
+
+def _count(word: str) -> int:
+    return WORD_NUMBERS.get(word) or int(word)
+
+
+def parse_clause(text: str, previous: Step | None) -> Step:
+    c = Clause(text)
+    low = c.low
+    if not re.search(r"[a-z0-9]", low):
+        return Step("unknown")
+    if re.fullmatch(r"\s*(?:help|h|usage|commands|examples?|how\s+does\s+this\s+work|what\s+can\s+you\s+do|"
+                    r"how\s+(?:do|can)\s+i\s+use\s+(?:you|this|paola)|what\s+do\s+you\s+understand)\W*", low) or \
+            re.search(r"\bwhat can you do\b|\bwhat do you understand\b", low):
+        return Step("help")
+    if re.fullmatch(r"\s*(?:hi|hello|hey|hallo|yo|thanks|thank\s+you|thx|ok|okay|cool|great|nice|good\s+"
+                    r"(?:morning|afternoon|evening))(?:\s+(?:paola|there|you|so\s+much|a\s+lot))?\W*", low):
+        return Step("greet")
+
+    kind, objective, sense = _find_objective(c)
+    bench = None if kind else _benchmark_in(c)
+    compare = bool(re.search(r"\b(?:compare|comparison|comparing|contrast|versus|vs\.?|rank|which\s+(?:one\s+|run\s+)?"
+                             r"(?:is|was|did|performed)\s+(?:better|best))\b", low))
+    analyze = bool(re.search(r"\b(?:analy[sz]e|analysis|diagnos[ei]s|diagnose|explain|why|what\s+went\s+wrong|"
+                             r"inspect|troubleshoot)\b", low))
+    cont = bool(re.search(r"\b(?:continue|continuing|resume|warm[\s-]?start(?:ed|ing)?|warmstart|restart(?:ing)?\s+"
+                          r"from|refine|polish|pick\s+up|carry\s+on|keep\s+going|start(?:ing)?\s+from\s+(?:run|the\s+"
+                          r"(?:best|result|end|last))|from\s+the\s+(?:best|result|end)\s+of|initiali[sz]ed?\s+(?:from|"
+                          r"with)\s+run)\b", low))
+    question = bool(re.search(_Q, low))
+    ids = extract_run_ids(c, bare=compare and not (kind or bench))
+    options = _parse_options(c)
+    dim = extract_dimension(c)
+    obj_ids = set(_identifiers(objective)) if objective else set()
+    pair, per, power_dim = extract_bounds(c, tuple(sorted(obj_ids)))
+    constraints = _constraints(c, obj_ids) if kind == "expression" else []
+    algos = _algorithms(c)
+    understood = []
+    if bench or objective:
+        understood.append(f"the problem `{bench or objective}`")
+    if algos:
+        understood.append("the algorithm" + ("s " if len(algos) > 1 else " ") + ", ".join(f"`{a}`" for a in algos))
+    if dim:
+        understood.append(f"{dim} dimensions")
+    if ids:
+        understood.append("run " + ", ".join(map(str, ids)))
+
+    last_n = re.search(rf"\b(?:last|latest|previous|recent|newest|final)\s+{_COUNT}\b(?:\s+runs?)?", low)
+    it_ref = re.search(r"\b(?:it|that|this|the\s+(?:last|latest|previous|recent|newest|current)(?:\s+(?:one|run|"
+                       r"result|optimi[sz]ation))?|the\s+result|the\s+run|the\s+same(?:\s+problem)?|its|again)\b", low)
+    best_ref = re.search(r"\b(?:best|winner|winning|better)\b", low)
+    step = Step("unknown", understood=understood)
+
+    def runs_for(algorithms, parent=None):
+        names = algorithms or ["auto"]
+        return [RunSpec(a, options.x0, options.max_evaluations, options.seed, dict(options.options), parent,
+                        bool(algorithms)) for a in names]
+
+    def problem_spec():
+        if kind == "expression":
+            bounds = per or pair
+            if per and pair and not isinstance(pair[0], list):
+                bounds = {**{v: pair for v in sorted(obj_ids) if v not in per and re.fullmatch(r"[A-Za-z]\w*", v)},
+                          **per}
+            name = "expr_" + _slug(objective)
+            return ProblemSpec("expression", objective, dim, bounds, constraints, sense, name)
+        n = dim or power_dim
+        if n is None and isinstance(options.x0, list) and bench not in FIXED_2D:
+            n = len(options.x0)
+        if n is None and isinstance(pair, list) and pair and isinstance(pair[0], list):
+            n = len(pair)
+        n = 2 if bench in FIXED_2D else (n or 2)
+        bounds = pair if pair is not None else (dict(per) if per else None)
+        return ProblemSpec("benchmark", bench, n, bounds, [], sense, re.sub(r"[^a-z0-9]+", "_", bench) + f"_{n}d")
+
+    def fill_start(spec_dim, runs):
+        for r in runs:
+            if r.x0 in ("zeros", "ones"):
+                r.x0 = [0.0 if r.x0 == "zeros" else 1.0] * spec_dim if spec_dim else None
+            elif isinstance(r.x0, list) and len(r.x0) == 1 and spec_dim and spec_dim > 1:
+                r.x0 = r.x0 * spec_dim
+        return runs
+
+    has_problem = bool(kind or bench)
+    if compare and has_problem and algos and not ids:
+        spec = problem_spec()
+        step = Step("optimize", spec, runs=fill_start(spec.dimension, runs_for(algos)), understood=understood)
+        return _with_compare(step)
+    if compare:
+        step.action = "compare"
+        step.run_ids = ids
+        if len(ids) < 2:
+            if last_n:
+                step.ref, step.count = "lastN", max(2, _count(last_n.group(1)))
+            elif re.search(r"\b(?:last|latest|previous|recent)\s+(?:runs|ones)\b", low):
+                step.ref, step.count = "lastN", 2
+            else:
+                step.ref = "new"
+            if len(ids) == 1:
+                step.run_ids, step.ref = ids, "with_last"
+        return step
+    if ids and analyze:
+        return Step("analyze", run_ids=ids, understood=understood)
+    if analyze and not has_problem and not algos and (it_ref or re.search(r"\b(?:converge|fail|stuck|wrong|"
+                                                                          r"slow)", low)):
+        return Step("analyze", ref="best" if best_ref and not it_ref else "last", understood=understood)
+    if cont and not has_problem:
+        parent = ids[0] if ids else "last"
+        step = Step("optimize", problem_ref="parent", runs=runs_for(algos, parent), understood=understood)
+        return step
+    algo_word = re.search(r"\b(?:algorithms?|algos?|methods?|optimi[sz]ers?|solvers?|techniques?)\b", low)
+    if algo_word and not has_problem and not ids and (question or re.search(r"\b(?:for|with)\b", low)):
+        filters = {}
+        if re.search(r"\bconstrain|\bconstraints?\b|\bsubject\b", low):
+            filters["handles_constraints"] = True
+        if re.search(r"\bbound", low):
+            filters["handles_bounds"] = True
+        if re.search(r"\b(?:gradient|derivative)[\s-]*free\b|\bwithout\s+(?:gradients?|derivatives?)\b|\bno\s+"
+                     r"(?:gradients?|derivatives?)\b|\bzeroth", low):
+            filters["uses_gradient"] = False
+        elif re.search(r"\b(?:use|uses|using|need|needs|require|requires|with)\s+(?:the\s+)?(?:gradients?|"
+                       r"derivatives?|jacobians?)\b|\bgradient[\s-]*based\b", low):
+            filters["uses_gradient"] = True
+        step = Step("list_algorithms", filters=filters, understood=understood)
+        if re.search(r"\bequalit", low):
+            step.topic = "equality"
+        elif re.search(r"\bglobal\b", low):
+            step.topic = "global"
+        elif re.search(r"\blocal\b", low):
+            step.topic = "local"
+        return step
+    if len(algos) == 1 and not has_problem and not ids and re.search(
+            r"\b(?:what\s+is|what's|whats|tell\s+me\s+about|describe|explain|info\s+(?:on|about)|how\s+does|"
+            r"what\s+does)\b", low):
+        return Step("algorithm_info", topic=algos[0], understood=understood)
+    if not has_problem and re.search(r"\b(?:benchmarks?|test\s+(?:functions?|problems?)|built[\s-]?in\s+(?:functions?|"
+                                     r"problems?)|known\s+functions|functions\s+(?:do\s+you|are\s+there|can))\b", low):
+        return Step("benchmarks", understood=understood)
+    if not has_problem and not ids and re.search(r"\bruns\b|\bhistory\b|\bexperiments\b", low) and \
+            (question or re.fullmatch(r"\W*(?:my\s+|the\s+|all\s+)?runs\W*", low) or "recent" in low):
+        step = Step("list_runs", understood=understood)
+        for word, status in _STATUS.items():
+            if re.search(rf"\b{word}\b", low):
+                step.filters["status"] = status
+        m = re.search(rf"\b(?:last|latest|recent|newest|first|top)\s+{_COUNT}\b", low)
+        if m:
+            step.filters["limit"] = _count(m.group(1))
+        m = re.search(r"\b(?:of|for|on)\s+(?:problem\s+)?([a-z][\w\-]*_\w+)", low)
+        if m:
+            step.filters["problem"] = c.text[m.start(1):m.end(1)]
+        return step
+    if not has_problem and not ids and re.search(r"\bproblems\b|\bproblem\s+list\b", low) and \
+            (question or re.fullmatch(r"\W*(?:my\s+|the\s+|all\s+)?problems\W*", low)):
+        return Step("list_problems", understood=understood)
+    show = re.search(r"\b(?:show|display|get|details?|describe|info|information|print|open|look\s+at|view|see|report|"
+                     r"result|results|summary|summari[sz]e|what\s+(?:is|was|were|are)|how\s+did)\b", low)
+    if ids and not has_problem and (show or not algos) and not cont:
+        return Step("show", run_ids=ids, understood=understood)
+    if show and not has_problem and not algos and (best_ref or it_ref):
+        return Step("show", ref="best" if best_ref else "last", understood=understood)
+    if has_problem:
+        spec = problem_spec()
+        step = Step("optimize", spec, runs=fill_start(spec.dimension, runs_for(algos)), understood=understood)
+        return step
+    opt_verb = re.search(r"\b(?:optimi[sz]e|minimi[sz]e|maximi[sz]e|solve|run|rerun|re-run|redo|repeat|retry|"
+                         r"again|try|instead|same|now|also|too|use|switch|what\s+about|how\s+about|with)\b", low)
+    has_options = bool(options.seed is not None or options.max_evaluations or options.options or
+                       options.x0 is not None or dim)
+    if previous is not None and previous.action == "optimize" and (algos or has_options) and \
+            not re.search(r"\b(?:again|retry|rerun|re-run|redo|repeat)\b", low) and dim is None:
+        # "..., then with BFGS": more runs of the previous clause's problem
+        base = previous.runs[-1] if previous.runs else RunSpec()
+        for r in runs_for(algos):
+            for attr in ("x0", "max_evaluations", "seed"):
+                if getattr(r, attr) is None:
+                    setattr(r, attr, getattr(base, attr))
+            r.options = {**base.options, **r.options}
+            previous.runs.append(r)
+        return Step("merged")
+    if algos or (opt_verb and (has_options or it_ref)) or (has_options and it_ref):
+        return Step("optimize", problem_ref="last", dimension=dim, runs=runs_for(algos), understood=understood)
+    return step
+
+
+def _with_compare(step: Step) -> Step:
+    step.filters["then_compare"] = True
+    return step
+
+
+def parse_request(text: Any) -> Request:
+    """Parse one user message; never raises."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = normalize_text(text[:MAX_TEXT]).strip()
+    steps: list[Step] = []
+    understood: list[str] = []
+    previous = None
+    for clause in split_clauses(text)[:12]:
+        try:
+            step = parse_clause(clause, previous)
+        except (ValueError, OverflowError, RecursionError, IndexError, KeyError, TypeError, re.error):
+            step = Step("unknown")
+        if step.action == "merged":
+            continue
+        step.text = clause
+        understood.extend(step.understood)
+        if step.filters.pop("then_compare", False):
+            steps.append(step)
+            steps.append(Step("compare", ref="new"))
+            previous = step
+            continue
+        steps.append(step)
+        if step.action == "optimize":
+            previous = step
+    if not steps:
+        steps = [Step("unknown")]
+    return Request(text, steps, understood)
