@@ -111,7 +111,13 @@ class AgentLink:
                     self._thread.join(0.1)  # short waits keep Ctrl+C responsive
             if self.preload_error is not None and not isinstance(self.preload_error, ImportError):
                 self.preload_error = None  # retried below, where the real error surfaces
-            self._session = self._factory(self.reader, self.model_spec, self.base_url, self.on_event)
+            try:
+                self._session = self._factory(self.reader, self.model_spec, self.base_url, self.on_event)
+            except ImportError as exc:
+                from aopt.errors import PaolaError
+
+                raise PaolaError(f"the agent could not be loaded ({exc}); slash commands still work "
+                                 "(/help)") from None
         return self._session
 
     @property

@@ -42,29 +42,51 @@ def _converged_cell(run: dict) -> Text:
     return Text("yes", style="green") if c else Text("no", style="yellow")
 
 
-def runs_table(runs: list[dict], total: int | None = None, title: str | None = None) -> Table:
-    """The run list: id, problem, algorithm, status, best f, evaluations, time, converged, started."""
-    caption = None
-    if total is not None and total > len(runs):
-        caption = f"{len(runs)} of {total} runs shown (use --limit)"
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
-                  pad_edge=False, collapse_padding=True)
-    table.add_column("id", justify="right", style="bold")
-    table.add_column("problem", overflow="fold", max_width=22)
-    table.add_column("algorithm", max_width=26)
-    table.add_column("status")
-    table.add_column("best f", justify="right")
-    table.add_column("evals", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("conv.", justify="center")
-    table.add_column("started", style="dim", no_wrap=True)
-    for r in runs:
-        parent = f" ← {r['parent_id']}" if r.get("parent_id") else ""
-        table.add_row(str(r["id"]), (r.get("problem") or "?") + parent, r.get("algorithm") or "?",
-                      status_text(r.get("status")), fmt_value(r.get("best_f")),
-                      fmt_count(r.get("n_evaluations") or 0), fmt_duration(r.get("duration_s")),
-                      _converged_cell(r), fmt_when(r.get("started_at"))[5:16])
-    return table
+class RunsTable:
+    """The run list: id, problem, algorithm, status, best f, evaluations, time, converged, started.
+
+    Built at render time so it fits the width: the start time is left out below 96 columns,
+    and numbers are never cut.
+    """
+
+    def __init__(self, runs: list[dict], total: int | None = None, title: str | None = None):
+        self.runs, self.total, self.title = runs, total, title
+
+    def __rich_console__(self, console, options):
+        yield self.table(options.max_width)
+
+    def table(self, width: int = 100) -> Table:
+        caption = None
+        if self.total is not None and self.total > len(self.runs):
+            caption = f"{len(self.runs)} of {self.total} runs shown (use --limit)"
+        table = Table(title=self.title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold",
+                      pad_edge=False, collapse_padding=True)
+        table.add_column("id", justify="right", style="bold", no_wrap=True)
+        table.add_column("problem", overflow="fold", max_width=22)
+        table.add_column("algorithm", max_width=26, overflow="fold")
+        table.add_column("status", no_wrap=True)
+        table.add_column("best f", justify="right", no_wrap=True)
+        table.add_column("evals", justify="right", no_wrap=True)
+        table.add_column("time", justify="right", no_wrap=True)
+        table.add_column("conv.", justify="center", no_wrap=True)
+        started = width >= 96
+        if started:
+            table.add_column("started", style="dim", no_wrap=True)
+        for r in self.runs:
+            parent = f" ← {r['parent_id']}" if r.get("parent_id") else ""
+            row = [str(r["id"]), (r.get("problem") or "?") + parent, r.get("algorithm") or "?",
+                   status_text(r.get("status")), fmt_value(r.get("best_f")),
+                   fmt_count(r.get("n_evaluations") or 0), fmt_duration(r.get("duration_s")),
+                   _converged_cell(r)]
+            if started:
+                row.append(fmt_when(r.get("started_at"))[5:16])
+            table.add_row(*row)
+        return table
+
+
+def runs_table(runs: list[dict], total: int | None = None, title: str | None = None) -> RunsTable:
+    """The run list as a renderable (see RunsTable)."""
+    return RunsTable(runs, total, title)
 
 
 def constraint_texts(problem: dict) -> list[str]:
