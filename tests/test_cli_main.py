@@ -111,3 +111,23 @@ def test_paola_reads_requests_from_a_file(store, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "paola> /runs --limit 2" in done.stdout and "Run 1" in done.stdout
     assert "runs by problem" in done.stdout
+
+
+def test_ask_json_reports_runs_and_answer(store, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from aopt.cli import _agent_link
+
+    class Session:
+        model_name, is_offline = "offline", True
+
+        def ask(self, text):
+            return SimpleNamespace(text=f"Ran **{text}**.", run_ids=[1], interrupted=False,
+                                   tool_calls=[{"name": "get_run", "args": {"run_id": 1}, "summary": "ok",
+                                                "duration_s": 0.01, "error": None}])
+
+    monkeypatch.setattr(_agent_link, "_default_factory", lambda *a: Session())
+    assert main(["ask", "show", "run", "1", "--json", "--store", store]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] == "Ran **show run 1**." and data["run_ids"] == [1]
+    assert data["runs"][0]["algorithm"] == "BFGS" and data["model"] == "offline"
