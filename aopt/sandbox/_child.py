@@ -34,7 +34,9 @@ def _describe(value):
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"a {type(value).__name__} ({text})"
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name} ({text})"
 
 
 # --------------------------------------------------------------------------- tracebacks
@@ -242,7 +244,7 @@ class _Child:
         close = difflib.get_close_matches(entry["function"], defined, n=1)
         if close:
             msg += f"; did you mean {close[0]!r}?"
-        msg += f" Functions defined in the file: {', '.join(defined) if defined else '(none)'}"
+        msg += f". Functions defined in the file: {', '.join(defined) if defined else '(none)'}"
         self.send_error("missing_function", msg, defined=defined)
         return None
 

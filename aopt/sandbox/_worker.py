@@ -50,6 +50,12 @@ _MEMORY_HINTS = (b"MemoryError", b"bad_alloc", b"Cannot allocate memory", b"out 
 Spec = Union[str, CodeSpec]
 
 
+def _paren(*parts: str) -> str:
+    """' (a; b)' from the non-empty parts, or ''."""
+    parts = [p for p in parts if p]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def _fmt_point(x) -> str:
     return np.array2string(np.asarray(x, dtype=float), precision=6, threshold=8, edgeitems=3, separator=", ")
 
@@ -149,6 +155,8 @@ class Worker:
         self._run_deadline = self._started + limits.run_timeout if limits.run_timeout else _INF
         self._eval_timeout = float(limits.eval_timeout) if limits.eval_timeout else _INF
         self._res: Optional[_Process] = None
+        self._pid: Optional[int] = None
+        self._returncode: Optional[int] = None
         self._start()
 
     # ------------------------------------------------------------------ lifecycle
@@ -203,6 +211,7 @@ class Worker:
         os.set_blocking(diag_r, False)
         self._req, self._resp, self._outfd, self._diag = req_w, resp_r, out_r, diag_r
         self._mm = mm
+        self._pid = proc.pid
         self._res = _Process(proc, (req_w, resp_r, out_r, diag_r, life_w), mm, keep)
         self._finalizer = weakref.finalize(self, _Process.close, self._res)
         self._poller = select.poll()
@@ -224,7 +233,8 @@ class Worker:
 
     @property
     def pid(self) -> Optional[int]:
-        return self._res.proc.pid if self._res is not None and self._res.proc is not None else None
+        """The child's process id (kept after it stopped, for diagnostics)."""
+        return self._pid
 
     @property
     def alive(self) -> bool:
@@ -234,7 +244,7 @@ class Worker:
     def returncode(self) -> Optional[int]:
         """Exit status of the child once it has been reaped (negative: killed by that signal)."""
         proc = self._res.proc if self._res is not None else None
-        return getattr(self, "_returncode", None) if proc is None else proc.poll()
+        return self._returncode if proc is None else proc.poll()
 
     @property
     def n_constraints(self) -> int:
@@ -262,6 +272,12 @@ class Worker:
     def __repr__(self) -> str:
         state = "alive" if self.alive else "stopped"
         return f"<Worker {self.objective_spec.filename}:{self.objective_spec.function} pid={self.pid} {state}>"
+
+    def _wait_exit(self, timeout: float) -> None:
+        try:
+            self._res.proc.wait(timeout=timeout)
+        except (subprocess.TimeoutExpired, AttributeError):
+            pass
 
     def _kill(self, reason: str) -> None:
         if self._stopped is None:
@@ -446,7 +462,7 @@ class Worker:
             if self.nan_policy == "raise":
                 raise UserCodeError(
                     f"{self._what(proto.OP_GRADIENT, 0)} returned a non-finite gradient {_fmt_point(g)} "
-                    f"at x = {_fmt_point(x[0])} (nan_policy='raise')", "bad_return", x=x[0],
+                    f"(x = {_fmt_point(x[0])}); non-finite values are errors with nan_policy='raise'", "bad_return", x=x[0],
                 )
         return g
 
@@ -462,7 +478,7 @@ class Worker:
             self.counts["nonfinite"] += 1
             if self.nan_policy == "raise":
                 raise UserCodeError(
-                    f"{self._what(proto.OP_CONSTRAINT, index)} returned {_fmt_point(c)} at x = {_fmt_point(x[0])}; "
+                    f"{self._what(proto.OP_CONSTRAINT, index)} returned {_fmt_point(c)} (x = {_fmt_point(x[0])}); "
                     "non-finite values are errors with nan_policy='raise'", "bad_return", x=x[0],
                 )
             c[np.isnan(c)] = -_INF
@@ -479,9 +495,9 @@ class Worker:
         self.counts["nonfinite"] += int(bad.sum())
         if self.nan_policy == "raise":
             i = int(np.argmax(bad))
-            where = f" (row {i} of the batch)" if X.shape[0] > 1 else ""
+            where = f", row {i} of the batch" if X.shape[0] > 1 else ""
             raise UserCodeError(
-                f"{self._what(proto.OP_OBJECTIVE, 0)} returned {f[i]} at x = {_fmt_point(X[i])}{where}; "
+                f"{self._what(proto.OP_OBJECTIVE, 0)} returned {f[i]} (x = {_fmt_point(X[i])}{where}); "
                 "non-finite values are errors with nan_policy='raise' (use nan_policy='inf' to treat them as failed points)",
                 "bad_return", index=i, x=X[i], partial=f[:i],
             )
@@ -493,36 +509,38 @@ class Worker:
         if X is None or index is None or X.shape[0] == 0:
             return ""
         row = X[index] if index < X.shape[0] else X[0]
-        where = f" (row {index} of a batch of {X.shape[0]})" if X.shape[0] > 1 else ""
-        return f" at x = {_fmt_point(row)}{where}"
+        where = f", row {index} of a batch of {X.shape[0]}" if X.shape[0] > 1 else ""
+        return f"x = {_fmt_point(row)}{where}"
 
     def _raise_child_error(self, rec: dict, what: str, X, index) -> None:
         kind = rec.get("kind", "user_exception")
         message = rec.get("message", "")
         where = rec.get("where") or ""
-        at = f" ({where})" if where else ""
         row = rec.get("index")
         x = X[row] if (X is not None and row is not None and row < X.shape[0]) else None
         point = self._point_text(X, row)
+        at = _paren(where, point)
         common = {"traceback": rec.get("traceback", ""), "index": row, "x": x, "partial": rec.get("values") or []}
+        if kind in ("import_error", "missing_function", "code_changed", "exit"):
+            self._wait_exit(1.0)  # the child ends by itself after these
         if kind in ("import_error", "missing_function", "code_changed"):
             self._kill(message)
             raise UserCodeError(message, kind, output=self._out.text(4096), **common)
         if kind == "user_exception":
-            raise UserCodeError(f"{what} raised {message}{at}{point}", kind, **common)
+            raise UserCodeError(f"{what} raised {message}{at}", kind, **common)
         if kind == "bad_return":
-            raise UserCodeError(f"{what} {message}{point}", kind, **common)
+            raise UserCodeError(f"{what} {message}{_paren(point)}", kind, **common)
         if kind == "memory":
             self._kill(f"memory limit of {self.limits.memory_mb} MiB exceeded")
-            detail = message if what == "start" and not where else f"MemoryError in {what}{at}{point}"
+            detail = message if what == "start" and not where else f"MemoryError in {what}{at}"
             raise LimitExceeded(
-                f"worker exceeded the {self.limits.memory_mb} MiB memory limit ({detail}); the worker was stopped. "
+                f"worker exceeded the {self.limits.memory_mb} MiB memory limit: {detail}; the worker was stopped. "
                 "Raise Limits(memory_mb=...) if the model really needs more.",
                 "memory", limit="memory_mb", value=self.limits.memory_mb or 0, output=self._out.text(4096), **common,
             )
         if kind == "exit":
             self._kill(message)
-            raise WorkerDied(f"{what}: {message}{at}{point}; the worker stopped", "exit", output=self._out.text(4096), **common)
+            raise WorkerDied(f"{what}: {message}{at}; the worker stopped", "exit", output=self._out.text(4096), **common)
         self._kill(message)  # pragma: no cover - unknown kinds
         raise SandboxError(f"{what}: {message}", kind, **common)
 
@@ -569,24 +587,25 @@ class Worker:
                 location = self._diagnostic_location(0.3)
             except ProcessLookupError:
                 pass
-        at = f" (it was at {location})" if location else ""
+        at = f"it was at {location}" if location else ""
         if per_eval:
             row = None
             if X is not None and X.shape[0] > 1:
                 row = proto.PROGRESS.unpack_from(self._mm, 0)[1]
-            point = self._point_text(X, row if row is not None else 0)
+            point = _paren(self._point_text(X, row if row is not None else 0), at)
             if what == "start":
                 limit, value = "start_timeout", self.limits.start_timeout
-                text = f"starting the worker and importing the user's file exceeded the {value:g} s start-up time limit{at}"
+                text = f"starting the worker and importing the user's file exceeded the {value:g} s start-up time limit{_paren(at)}"
             else:
                 limit, value = "eval_timeout", self.limits.eval_timeout
-                text = f"evaluation of {what} exceeded the {value:g} s time limit per evaluation{point}{at}"
+                text = f"evaluation of {what} exceeded the {value:g} s time limit per evaluation{point}"
             self._kill(text)
             raise LimitExceeded(f"{text}; the worker was stopped", "timeout", limit=limit, value=value,
                                 output=self._out.text(4096), index=row)
         value = self.limits.run_timeout
         elapsed = time.monotonic() - self._started
-        text = f"run exceeded the {value:g} s time limit per run ({elapsed:.1f} s since the worker started, during {what}){at}"
+        text = (f"run exceeded the {value:g} s time limit per run"
+                f"{_paren(f'{elapsed:.1f} s since the worker started, during {what}', at)}")
         self._kill(text)
         raise LimitExceeded(f"{text}; the worker was stopped", "run_timeout", limit="run_timeout", value=value,
                             output=self._out.text(4096))
@@ -604,7 +623,7 @@ class Worker:
         tail = self._out.text(2048)
         tail_bytes = tail.encode("utf-8", "replace")
         at = f" at {location}" if location else ""
-        point = self._point_text(X, index if X is not None and X.shape[0] == 1 else None)
+        point = _paren(self._point_text(X, index if X is not None and X.shape[0] == 1 else None))
         during = "while importing the user's file" if what == "start" else f"during {what}{point}"
         last = f"\nlast output:\n{tail.rstrip()}" if tail.strip() else ""
         if self.limits.memory_mb and code not in (0, None) and any(h in tail_bytes for h in _MEMORY_HINTS):

@@ -30,5 +30,5 @@ def batch_cost(X):
 
 
 def noisy(x):
-    print("evaluating at", list(x))
+    print("evaluating at", x.tolist())
     return float(x[0])

@@ -1,0 +1,7 @@
+import sys
+
+sys.exit(2)
+
+
+def cost(x):
+    return 0.0
