@@ -14,7 +14,7 @@ from typing import Any
 
 from aopt.agent._extract import (Clause, extract_bounds, extract_budget, extract_dimension, extract_run_ids,
                                  extract_seed, extract_start)
-from aopt.agent._lexicon import FIXED_2D, WORD_NUMBERS, find_algorithms, find_benchmarks, normalize_text
+from aopt.agent._lexicon import FIXED_2D, GLOBAL_ALGORITHMS, WORD_NUMBERS, find_algorithms, find_benchmarks, normalize_text
 
 __all__ = ["ProblemSpec", "RunSpec", "Step", "Request", "parse_request", "MAX_TEXT"]
 
@@ -112,10 +112,10 @@ _OBJ_VERB = (r"\b(?:(?P<find>find|compute|get|what\s+is|what's)\s+(?:the\s+)?(?P
              r"maximum\s+of|argmin|argmax|(?<![\w\s])min|(?<![\w\s])max|^\s*(?:please\s+)?(?:min|max)|solve)\b)\s*:?\s*")
 _MAX_SENSE = (r"\bmaximi[sz]|\bfind\s+(?:the\s+)?(?:max|largest|highest)|\bmaximum\s+(?:value\s+)?of\b|\bargmax\b|"
               r"\b(?:largest|highest)\s+value|^\s*(?:please\s+)?max\b")
-_TERM = re.compile(r"\s*(?:[,;?!]|\.(?:\s|$)|\s(?:subject\s+to|subj\.?\s+to|s\.\s?t\.?|st\.|such\s+that|where|with|"
-                   r"for|using|use|via|by|within|inside|from|starting|start|over|between|bounded|given|if|when|then|"
-                   r"under|constrained|and\s+(?=(?:then|compare|show|plot))|in\s+(?=[\[(]|\d|r\b)|on\s+(?=[\[(])|"
-                   r"x0\b|seed\b|budget\b|max\b|maxiter\b)\b|$)")
+_TERM = re.compile(r"\s*(?:[,;?!]|\.(?:\s|$)|\s(?:(?:subject\s+to|subj\.?\s+to|such\s+that|where|with|for|using|use|"
+                   r"via|by|within|inside|from|starting|start|over|between|bounded|given|if|when|then|under|"
+                   r"constrained|x0|seed|budget|max|maxiter|bounds?|box|domain)\b|s\.\s?t\.?|st\.|"
+                   r"and\s+(?=(?:then|compare|show|plot)\b)|in\s+(?=[\[(]|\d|r\b)|on\s+(?=[\[(]))|$)")
 _FUNCS = {"sin", "cos", "tan", "exp", "log", "log10", "log2", "sqrt", "abs", "sum", "prod", "range", "pi", "e",
           "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "atan", "asin", "acos", "min", "max", "for", "in",
           "inf", "pow", "floor", "ceil", "sign", "len", "and", "or", "not", "if", "else", "exp2", "log1p",
@@ -143,9 +143,11 @@ def _strip_objective(obj: str, products: bool = True) -> str:
     if m and "=" not in obj[m.end():]:
         obj = obj[m.end():]
     obj = obj.strip().rstrip(".?!").strip().strip("`'\"").strip()
-    if not products:
-        return obj
-    # implicit products a person writes: 2x, 100(y - x^2), (x-1)(y+2)
+    return implicit_products(obj) if products else obj
+
+
+def implicit_products(obj: str) -> str:
+    """Products a person writes without '*': 2x, 100(y - x^2), (x-1)(y+2)."""
     obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?=\()", r"\1*", obj)
     obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)(?=[a-df-zA-DF-Z_]|e(?![-+]?\d))", r"\1*", obj)
     return re.sub(r"\)\s*(?=\()|\)(?=[A-Za-z_])", ")*", obj)
@@ -223,7 +225,7 @@ def _constraints(c: Clause, objective_ids: set) -> list[str]:
         strange = {w for w in words - {i.lower() for i in objective_ids} - _FUNCS if len(w) >= 4}
         if strange or not re.search(r"[\w)]", text):
             continue
-        out.append(text)
+        out.append(implicit_products(text))
         c.blank(s, e)
     return out
 
@@ -237,6 +239,9 @@ def _parse_options(c: Clause) -> RunSpec:
 
 
 def _algorithms(c: Clause) -> list[str]:
+    m = c.take(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?global\s+(?:methods|algorithms|optimi[sz]ers|solvers)\b")
+    if m:
+        return list(GLOBAL_ALGORITHMS)
     hits = find_algorithms(c.work, c.text)
     for s, e, _ in hits:
         c.blank(s, e)
@@ -282,6 +287,9 @@ def parse_clause(text: str, previous: Step | None) -> Step:
                           r"(?:best|result|end|last))|from\s+the\s+(?:best|result|end)\s+of|initiali[sz]ed?\s+(?:from|"
                           r"with)\s+run)\b", low))
     question = bool(re.search(_Q, low))
+    last_n = re.search(rf"\b(?:last|latest|previous|recent|newest|final)\s+{_COUNT}\b(?:\s+runs?)?", low)
+    if last_n:
+        c.blank(last_n.start(), last_n.end())
     ids = extract_run_ids(c, bare=compare and not (kind or bench))
     options = _parse_options(c)
     dim = extract_dimension(c)
@@ -299,7 +307,6 @@ def parse_clause(text: str, previous: Step | None) -> Step:
     if ids:
         understood.append("run " + ", ".join(map(str, ids)))
 
-    last_n = re.search(rf"\b(?:last|latest|previous|recent|newest|final)\s+{_COUNT}\b(?:\s+runs?)?", low)
     it_ref = re.search(r"\b(?:it|that|this|the\s+(?:last|latest|previous|recent|newest|current)(?:\s+(?:one|run|"
                        r"result|optimi[sz]ation))?|the\s+result|the\s+run|the\s+same(?:\s+problem)?|its|again)\b", low)
     best_ref = re.search(r"\b(?:best|winner|winning|better)\b", low)
@@ -390,7 +397,9 @@ def parse_clause(text: str, previous: Step | None) -> Step:
     if not has_problem and re.search(r"\b(?:benchmarks?|test\s+(?:functions?|problems?)|built[\s-]?in\s+(?:functions?|"
                                      r"problems?)|known\s+functions|functions\s+(?:do\s+you|are\s+there|can))\b", low):
         return Step("benchmarks", understood=understood)
-    if not has_problem and not ids and re.search(r"\bruns\b|\bhistory\b|\bexperiments\b", low) and \
+    listing = re.search(r"\b(?:list|show|display|print|what|which)\b", low) and not re.search(
+        r"\b(?:optimi[sz]e|minimi[sz]e|maximi[sz]e|solve)\b", low)
+    if (not has_problem or (bench and listing)) and not ids and re.search(r"\bruns\b|\bhistory\b|\bexperiments\b", low) and \
             (question or re.fullmatch(r"\W*(?:my\s+|the\s+|all\s+)?runs\W*", low) or "recent" in low):
         step = Step("list_runs", understood=understood)
         for word, status in _STATUS.items():
@@ -402,6 +411,8 @@ def parse_clause(text: str, previous: Step | None) -> Step:
         m = re.search(r"\b(?:of|for|on)\s+(?:problem\s+)?([a-z][\w\-]*_\w+)", low)
         if m:
             step.filters["problem"] = c.text[m.start(1):m.end(1)]
+        elif bench:
+            step.filters["problem"] = problem_spec().name
         return step
     if not has_problem and not ids and re.search(r"\bproblems\b|\bproblem\s+list\b", low) and \
             (question or re.fullmatch(r"\W*(?:my\s+|the\s+|all\s+)?problems\W*", low)):
@@ -466,6 +477,6 @@ def parse_request(text: Any) -> Request:
         steps.append(step)
         if step.action == "optimize":
             previous = step
-    if not steps:
-        steps = [Step("unknown")]
+    if not steps or all(s.action == "unknown" for s in steps):
+        steps = [Step("unknown", understood=understood, text=text)]
     return Request(text, steps, understood)

@@ -18,8 +18,8 @@ __all__ = [
 
 # canonical benchmark name -> aliases (squashed: lowercase letters and digits only)
 BENCHMARKS: dict[str, tuple[str, ...]] = {
-    "sphere": ("sphere", "spherefunction", "sumofsquares", "parabola", "paraboloid", "dejong", "dejong1"),
-    "rosenbrock": ("rosenbrock", "banana", "bananafunction", "rosenbrocks"),
+    "sphere": ("sphere", "sumofsquares", "parabola", "paraboloid", "dejong", "dejong1"),
+    "rosenbrock": ("rosenbrock", "banana", "rosenbrocks"),
     "rastrigin": ("rastrigin", "rastrigins"),
     "ackley": ("ackley", "ackleys"),
     "griewank": ("griewank", "griewangk", "griewanks"),
@@ -139,6 +139,8 @@ def _fuzzy(word: str, table: dict[str, tuple[str, ...]], cutoff: float) -> str |
     return best
 
 
+_GENERIC = {"function", "functions", "problem", "benchmark", "method", "algorithm", "test", "search", "with", "and",
+            "the", "for", "from", "using", "via", "dims", "dim", "over", "into", "then", "run", "runs", "its"}
 _WORD = re.compile(r"[a-z0-9]+(?:'s)?")
 
 
@@ -161,7 +163,8 @@ def _ngram_matches(work: str, table, weak=frozenset(), allow_fuzzy=True, cutoff=
             canon = lookup.get(key)
             if canon is None and n == 1 and allow_fuzzy:
                 canon = _fuzzy(key, table, cutoff)
-            if canon is None and n == 2 and allow_fuzzy and len(key) >= 9:
+            if canon is None and n == 2 and allow_fuzzy and len(key) >= 9 and \
+                    all(len(w) >= 3 and w.isalpha() and w not in _COMMON and w not in _GENERIC for _, _, w in seg):
                 canon = _fuzzy(key, table, 0.85)
             if canon is not None:
                 if n == 1 and key in weak and not _strong(work, seg[0][0], seg[0][1]):
