@@ -248,3 +248,27 @@ def test_several_processes_write_one_store(tmp_path):
     for run_id in ids[::15]:
         assert store.get_run(run_id)["n_evaluations"] == len(store.load_evaluations(run_id)["f"]) == 30
     store.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_threads_that_end_do_not_leak_connections(tmp_path):
+    import threading
+
+    store = SQLiteStore(tmp_path / "s")
+    run_id = store.create_run({"problem_id": store.add_problem({"name": "p"})})
+
+    def reader():
+        store.get_run(run_id)
+
+    def open_files():
+        return len(os.listdir("/proc/self/fd"))
+
+    for _ in range(5):
+        threading.Thread(target=reader).start()
+    before = open_files()
+    for _ in range(100):  # as many runs, each with its recorder thread
+        t = threading.Thread(target=reader)
+        t.start()
+        t.join()
+    assert open_files() <= before + 4
+    store.close()

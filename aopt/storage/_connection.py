@@ -41,7 +41,9 @@ class SQLiteDatabase:
         self.timeout = float(timeout)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        # (pid, thread, connection) of every connection opened; a thread's connection is
+        # closed once the thread has ended (each run's recorder thread opens one).
+        self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._closed = False
         self._check_paths()
         con = self._connection()
@@ -116,7 +118,11 @@ class SQLiteDatabase:
             raise StoreError(f"cannot open the store {self.file}: {exc}") from exc
         self._local.con, self._local.pid = con, pid
         with self._lock:
-            self._connections.append((pid, con))
+            ended = [c for p, t, c in self._connections if p == pid and not t.is_alive()]
+            self._connections = [(p, t, c) for p, t, c in self._connections if p != pid or t.is_alive()]
+            self._connections.append((pid, threading.current_thread(), con))
+        for old in ended:
+            old.close()
         return con
 
     # -- transactions --------------------------------------------------------------------
@@ -167,7 +173,7 @@ class SQLiteDatabase:
         self._closed = True
         pid = os.getpid()
         with self._lock:
-            mine = [c for p, c in self._connections if p == pid]
+            mine = [c for p, _, c in self._connections if p == pid]
             self._connections = []
         for con in mine:
             try:

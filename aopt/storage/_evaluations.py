@@ -72,7 +72,7 @@ def pick_indices(f, cv, max_points: int):
     best = np.minimum.accumulate(key)
     improved = np.flatnonzero(key[1:] < best[:-1]) + 1
     must = np.union1d(np.array([0, n - 1], dtype=np.int64), improved)
-    if len(must) >= max_points:
+    if len(must) > max_points:
         keep = improved[np.unique(np.linspace(0, len(improved) - 1, max_points - 3).round().astype(np.int64))]
         extra = [0, n - 1] + ([int(improved[-1])] if len(improved) else [])
         return np.union1d(np.array(extra, dtype=np.int64), keep)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 from aopt.errors import InvalidInput
 
@@ -20,22 +22,22 @@ __all__ = [
 STATUSES = ("running", "completed", "failed", "interrupted")
 
 # field -> kind: int, float, text, time, bool, json, status
-RUN_FIELDS: dict[str, str] = {
+RUN_FIELDS: Mapping[str, str] = MappingProxyType({
     "problem_id": "int", "problem": "text", "algorithm": "text", "status": "status",
     "best_f": "float", "best_x": "json", "n_evaluations": "int", "n_iterations": "int",
     "n_gradient_evaluations": "int", "x0": "json", "options": "json", "seed": "int",
     "started_at": "time", "finished_at": "time", "duration_s": "float", "message": "text",
     "converged": "bool", "convergence": "json", "parent_id": "int", "description": "text",
     "pid": "int", "proc_start": "int", "host": "text",
-}
+})
 JSON_FIELDS = frozenset(k for k, kind in RUN_FIELDS.items() if kind == "json")
 RUN_COLUMNS = ("id",) + tuple(RUN_FIELDS)
 
-_KIND_HELP = {
+_KIND_HELP = MappingProxyType({
     "int": "a whole number or None", "float": "a number or None", "text": "text or None",
     "time": "an ISO-8601 time text, a datetime, epoch seconds or None", "bool": "True, False or None",
     "json": "a JSON-ready value (list, dict, number, text) or None",
-}
+})
 
 
 def now_iso() -> str:

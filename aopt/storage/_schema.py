@@ -17,7 +17,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "read_version", "migrate"]
 
 # Each migration is a tuple of single SQL statements (not a script: executescript()
 # would commit the surrounding transaction).
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: problems, runs, evaluation chunks, notes
     (
         """CREATE TABLE problems (
@@ -86,7 +86,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             event TEXT NOT NULL)""",
         "CREATE INDEX session_events_by_session ON session_events(session_id, id)",
     ),
-]
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -113,7 +113,7 @@ def newer_schema_error(path, found: int, known: int) -> StoreError:
                       f"knows {known}); upgrade paola to open it. The store was not modified")
 
 
-def migrate(con: sqlite3.Connection, path, migrations: list[tuple[str, ...]] | None = None) -> int:
+def migrate(con: sqlite3.Connection, path, migrations: tuple[tuple[str, ...], ...] | None = None) -> int:
     """Bring the database to the last version of `migrations`; return the version reached.
 
     Runs inside BEGIN IMMEDIATE, so two processes opening a new store at once apply each
@@ -137,5 +137,6 @@ def migrate(con: sqlite3.Connection, path, migrations: list[tuple[str, ...]] | N
         con.execute("COMMIT")
         return max(version, known)
     except BaseException:
-        con.execute("ROLLBACK")
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         raise
