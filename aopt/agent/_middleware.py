@@ -105,7 +105,7 @@ class PaolaMiddleware(AgentMiddleware):
         last = messages[-1] if messages else None
         if not isinstance(last, AIMessage) or not last.invalid_tool_calls:
             return None
-        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        answered: set = set()  # `last` is the newest message: none of its calls is answered yet
         replies = []
         for call in last.invalid_tool_calls:
             call_id = call.get("id")
@@ -113,8 +113,9 @@ class PaolaMiddleware(AgentMiddleware):
                 continue
             name = call.get("name") or "unknown"
             raw = call.get("args")
-            error = (f"the arguments of {name} are not a valid JSON object ({call.get('error') or 'parse error'}); "
-                     f"got {str(raw)[:300]!r}. Call {name} again with a JSON object of its arguments")
+            reason = " ".join(str(call.get("error") or "parse error").split("Received ")[-1].split())[:200]
+            error = (f"the arguments of {name} are not a valid JSON object ({reason}); got {str(raw)[:300]!r}. "
+                     f"Call {name} again with a JSON object of its arguments")
             replies.append(ToolMessage(content=error_content("invalid_arguments", error), tool_call_id=call_id,
                                        name=name, status="error"))
             self._record(name, {"raw_arguments": str(raw)[:2000]}, None, 0.0, error, {})
