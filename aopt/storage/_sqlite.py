@@ -91,7 +91,8 @@ class SQLiteStore:
             (name, now_iso(), text)).lastrowid)
 
     @staticmethod
-    def _problem(row) -> dict:
+    def _stored(row) -> dict:
+        """(id, created_at, record JSON) -> the record with id and created_at."""
         pid, created, text = row
         out = json.loads(text)
         out["id"], out["created_at"] = pid, created
@@ -103,18 +104,18 @@ class SQLiteStore:
             "SELECT id, created_at, record FROM problems WHERE id = ?", (pid,)).fetchone(), write=False)
         if row is None:
             raise NotFound(f"no problem with id {pid}; list_problems() shows the stored ones")
-        return self._problem(row)
+        return self._stored(row)
 
     def find_problem(self, name: str) -> dict | None:
         row = self._db.run(lambda c: c.execute(
             "SELECT id, created_at, record FROM problems WHERE name = ? ORDER BY id DESC LIMIT 1",
             (str(name),)).fetchone(), write=False)
-        return None if row is None else self._problem(row)
+        return None if row is None else self._stored(row)
 
     def list_problems(self) -> list[dict]:
         rows = self._db.run(lambda c: c.execute(
             "SELECT id, created_at, record FROM problems ORDER BY id").fetchall(), write=False)
-        return [self._problem(r) for r in rows]
+        return [self._stored(r) for r in rows]
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -379,7 +380,7 @@ class SQLiteStore:
             row = c.execute("SELECT id, created_at, record FROM sessions WHERE id = ?", (sid,)).fetchone()
             if row is None:
                 raise NotFound(f"no session with id {sid}")
-            out = self._problem(row)
+            out = self._stored(row)
             out["events"] = [from_json(e) for (e,) in c.execute(
                 "SELECT event FROM session_events WHERE session_id = ? ORDER BY id", (sid,))]
             return out
@@ -388,13 +389,9 @@ class SQLiteStore:
 
     def list_sessions(self) -> list[dict]:
         def read(c):
-            out = []
-            for row in c.execute("SELECT s.id, s.created_at, s.record FROM sessions s ORDER BY s.id DESC").fetchall():
-                item = self._problem(row)
-                item["n_events"] = c.execute("SELECT COUNT(*) FROM session_events WHERE session_id = ?",
-                                             (row[0],)).fetchone()[0]
-                out.append(item)
-            return out
+            rows = c.execute("SELECT s.id, s.created_at, s.record, COUNT(e.id) FROM sessions s "
+                             "LEFT JOIN session_events e ON e.session_id = s.id "
+                             "GROUP BY s.id ORDER BY s.id DESC").fetchall()
+            return [self._stored(row[:3]) | {"n_events": row[3]} for row in rows]
 
-        return self._db.run(read, write=False, read_snapshot=True)
-
+        return self._db.run(read, write=False)
