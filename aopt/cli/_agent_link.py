@@ -18,7 +18,9 @@ OFFLINE_HINT = ("The offline model understands a fixed grammar of requests (try:
                 "or start with --model openai:gpt-4o-mini, --model ollama:qwen2.5, or --base-url for any "
                 "OpenAI-compatible server; /model SPEC switches now.")
 
-_PRELOAD = ("aopt.agent", "aopt.tools", "aopt.runs", "scipy.optimize")
+# (module, attribute): aopt.agent is cheap to import; its AgentSession attribute pulls in LangChain
+_PRELOAD = (("aopt.agent", "AgentSession"), ("aopt.tools", None), ("aopt.runs", None),
+            ("scipy.optimize", None))
 
 
 def expected_model(spec: str | None = None) -> str:
@@ -93,9 +95,11 @@ class AgentLink:
         def work():
             import importlib
 
-            for name in _PRELOAD:
+            for name, attr in _PRELOAD:
                 try:
-                    importlib.import_module(name)
+                    module = importlib.import_module(name)
+                    if attr:
+                        getattr(module, attr)
                 except BaseException as exc:  # reported on first use, not in the middle of typing
                     self.preload_error = exc
                     return

@@ -265,24 +265,32 @@ def _cmd_ask(args, base_url) -> int:
 
 
 def _cmd_replay(args, base_url) -> int:
+    """Re-run the tool calls of a stored session; exit 1 when any of them failed."""
+    from aopt.cli._agent_link import AgentLink
+    from aopt.cli._live import AgentPresenter
+
     try:
         from aopt.agent import replay_session
     except ImportError:
         raise PaolaError("replay is not available in this build (aopt.agent.replay_session is missing)") from None
-    from aopt.cli._agent_link import AgentLink
-    from aopt.cli._live import AgentPresenter
-
+    text = str(args.session).strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput(f"SESSION must be a session number such as 3; got {args.session!r}")
     reader = _reader(args)
     console = _console()
     presenter = AgentPresenter(console)
-    link = AgentLink(reader, args.model, base_url, on_event=presenter)
+    link = AgentLink(reader, "offline", base_url, on_event=presenter)
     link.session()
-    result = replay_session(link.ctx, args.session, on_event=presenter)
-    if isinstance(result, str):
-        from rich.markdown import Markdown
-
-        console.print(Markdown(result))
-    return EXIT_OK
+    results = replay_session(link.ctx, int(text), on_event=presenter) or []
+    presenter.finish()
+    failed = [r for r in results if r.get("error")]
+    if not presenter.tool_calls:  # the replay did not report its calls as events: list them here
+        for r in results:
+            presenter.tool_end({"name": r.get("name"), "summary": r.get("summary"),
+                                "error": r.get("error"), "duration_s": r.get("duration_s")})
+    console.print(f"replayed {len(results)} tool calls of session {text}"
+                  + (f"; {len(failed)} failed" if failed else ""))
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _take_globals(args) -> None:
