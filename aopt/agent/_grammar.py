@@ -14,7 +14,9 @@ from typing import Any
 
 from aopt.agent._extract import (Clause, extract_bounds, extract_budget, extract_dimension, extract_run_ids,
                                  extract_seed, extract_start)
-from aopt.agent._lexicon import FIXED_2D, GLOBAL_ALGORITHMS, WORD_NUMBERS, find_algorithms, find_benchmarks, normalize_text
+from aopt.agent._lexicon import (FIXED_2D, GLOBAL_ALGORITHMS, WORD_NUMBERS, find_algorithms, find_benchmarks,
+                                 normalize_text)
+from aopt.agent._objective import find_constraints, find_objective, identifiers, slug
 
 __all__ = ["ProblemSpec", "RunSpec", "Step", "Request", "parse_request", "MAX_TEXT"]
 
@@ -106,78 +108,6 @@ def split_clauses(text: str) -> list[str]:
     return [p.strip(" ,;.") for p in parts if p.strip(" ,;.!?")]
 
 
-_OBJ_VERB = (r"\b(?:(?P<find>find|compute|get|what\s+is|what's)\s+(?:the\s+)?(?P<fsense>min(?:imum|imizer|imiser|ima)?|"
-             r"max(?:imum|imizer|imiser|ima)?|optimum|argmin|argmax|smallest\s+value|largest\s+value|lowest\s+value|"
-             r"highest\s+value)(?:\s+(?:value|point))?\s+of|(?P<verb>minimi[sz]e|maximi[sz]e|optimi[sz]e|minimum\s+of|"
-             r"maximum\s+of|argmin|argmax|(?<![\w\s])min|(?<![\w\s])max|^\s*(?:please\s+)?(?:min|max)|solve)\b)\s*:?\s*")
-_MAX_SENSE = (r"\bmaximi[sz]|\bfind\s+(?:the\s+)?(?:max|largest|highest)|\bmaximum\s+(?:value\s+)?of\b|\bargmax\b|"
-              r"\b(?:largest|highest)\s+value|^\s*(?:please\s+)?max\b")
-_TERM = re.compile(r"\s*(?:[,;?!]|\.(?:\s|$)|\s(?:(?:subject\s+to|subj\.?\s+to|such\s+that|where|with|for|using|use|"
-                   r"via|by|within|inside|from|starting|start|over|between|bounded|given|if|when|then|under|"
-                   r"constrained|x0|seed|budget|max|maxiter|bounds?|box|domain)\b|s\.\s?t\.?|st\.|"
-                   r"and\s+(?=(?:then|compare|show|plot)\b)|in\s+(?=[\[(]|\d|r\b)|on\s+(?=[\[(]))|$)")
-_FUNCS = {"sin", "cos", "tan", "exp", "log", "log10", "log2", "sqrt", "abs", "sum", "prod", "range", "pi", "e",
-          "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "atan", "asin", "acos", "min", "max", "for", "in",
-          "inf", "pow", "floor", "ceil", "sign", "len", "and", "or", "not", "if", "else", "exp2", "log1p",
-          "expm1", "hypot", "atan2", "arctan2", "norm", "dot", "mean", "cbrt", "square", "np", "math"}
-
-
-def _identifiers(expr: str) -> list[str]:
-    return [w for w in re.findall(r"[A-Za-z_]\w*", expr) if w.lower() not in _FUNCS]
-
-
-def _looks_like_math(obj: str) -> bool:
-    if re.search(r"[a-z]{3,}\s+[a-z]{3,}", obj, re.I) or len(obj) > 1000:
-        return False
-    if find_benchmarks(obj.lower()) and not re.search(r"[+*/^=<>]", obj):
-        return False
-    if re.search(r"[+*/^()]|\*\*|[a-z0-9_\])]\s*-\s*[a-z0-9(]|\d[a-z]", obj, re.I):
-        return not find_benchmarks(obj.lower()) or bool(re.search(r"[+*/^]", obj))
-    return bool(re.fullmatch(r"\s*[a-zA-Z](?:_?\d+)?\s*", obj))
-
-
-def _strip_objective(obj: str, products: bool = True) -> str:
-    obj = obj.strip().strip("`'\"").strip()
-    obj = re.sub(r"^(?:the\s+)?(?:(?:objective|expression|function|value)\s+(?:of\s+)?)?", "", obj, flags=re.I)
-    m = re.match(r"^[A-Za-z]\w*\s*(?:\([^()]*\))?\s*(?::=|=(?!=)|:)\s*(?=\S)", obj)
-    if m and "=" not in obj[m.end():]:
-        obj = obj[m.end():]
-    obj = obj.strip().rstrip(".?!").strip().strip("`'\"").strip()
-    return implicit_products(obj) if products else obj
-
-
-def implicit_products(obj: str) -> str:
-    """Products a person writes without '*': 2x, 100(y - x^2), (x-1)(y+2)."""
-    obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?=\()", r"\1*", obj)
-    obj = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)(?=[a-df-zA-DF-Z_]|e(?![-+]?\d))", r"\1*", obj)
-    return re.sub(r"\)\s*(?=\()|\)(?=[A-Za-z_])", ")*", obj)
-
-
-def _find_objective(c: Clause):
-    """(kind, objective text, sense) from 'minimize <expr> ...'; blanks the objective in the clause."""
-    sense = "maximize" if re.search(_MAX_SENSE, c.work) else "minimize"
-    m = re.search(_OBJ_VERB, c.work)
-    if m:
-        start = m.end()
-        depth, i = 0, start
-        while i < len(c.work):
-            ch = c.work[i]
-            if ch in "([{":
-                depth += 1
-            elif ch in ")]}":
-                depth -= 1
-            elif depth <= 0 and _TERM.match(c.work, i) and (i > start or ch in ",;") and \
-                    _TERM.match(c.work, i).end() > i:
-                break
-            i += 1
-        raw = c.text[start:i]
-        obj = _strip_objective(raw)
-        if obj and _looks_like_math(_strip_objective(raw, products=False)) and len(obj) <= 1000:
-            c.blank(m.start(), i)
-            return "expression", obj, sense
-    return None, None, sense
-
-
 def _benchmark_in(c: Clause):
     hits = find_benchmarks(c.work)
     if not hits:
@@ -186,48 +116,6 @@ def _benchmark_in(c: Clause):
     c.blank(s, e)
     c.take(r"\b(?:function|benchmark|problem)\b")
     return name
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    return slug[:24].rstrip("_") or "1"
-
-
-def _constraints(c: Clause, objective_ids: set) -> list[str]:
-    """Comparisons left in the clause: 'x + y >= 1', 'x*y == 2' (split at top-level and/,/;)."""
-    work, out = c.work, []
-    seps = re.compile(r"\s*(?:,|;|\band\b|\bsubject\s+to\b|\bsubj\.?\s+to\b|\bs\.\s?t\.?|\bst\.|\bsuch\s+that\b|"
-                      r"\bwhere\b|\bwith\b|\bgiven(?:\s+that)?\b|\bconstrained\s+by\b|\bconstraints?\b:?|"
-                      r"\busing\b|\bvia\b|\bif\b|\bunder\b)\s*")
-    depth, bounds = 0, [0]
-    i = 0
-    while i < len(work):
-        ch = work[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth <= 0:
-            m = seps.match(work, i)
-            if m and m.end() > i and (m.group().strip() or ch.isspace() is False):
-                bounds.extend([i, m.end()])
-                i = m.end()
-                continue
-        i += 1
-    bounds.append(len(work))
-    for k in range(0, len(bounds) - 1, 2):
-        s, e = bounds[k], bounds[k + 1]
-        piece = work[s:e]
-        if not re.search(r"<=|>=|==|!=|=|<|>", piece):
-            continue
-        text = c.text[s:e].strip().strip(".?!").strip()
-        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", text)}
-        strange = {w for w in words - {i.lower() for i in objective_ids} - _FUNCS if len(w) >= 4}
-        if strange or not re.search(r"[\w)]", text):
-            continue
-        out.append(implicit_products(text))
-        c.blank(s, e)
-    return out
 
 
 def _parse_options(c: Clause) -> RunSpec:
@@ -276,7 +164,7 @@ def parse_clause(text: str, previous: Step | None) -> Step:
                     r"(?:morning|afternoon|evening))(?:\s+(?:paola|there|you|so\s+much|a\s+lot))?\W*", low):
         return Step("greet")
 
-    kind, objective, sense = _find_objective(c)
+    kind, objective, sense = find_objective(c)
     bench = None if kind else _benchmark_in(c)
     compare = bool(re.search(r"\b(?:compare|comparison|comparing|contrast|versus|vs\.?|rank|which\s+(?:one\s+|run\s+)?"
                              r"(?:is|was|did|performed)\s+(?:better|best))\b", low))
@@ -293,9 +181,9 @@ def parse_clause(text: str, previous: Step | None) -> Step:
     ids = extract_run_ids(c, bare=compare and not (kind or bench))
     options = _parse_options(c)
     dim = extract_dimension(c)
-    obj_ids = set(_identifiers(objective)) if objective else set()
+    obj_ids = set(identifiers(objective)) if objective else set()
     pair, per, power_dim = extract_bounds(c, tuple(sorted(obj_ids)))
-    constraints = _constraints(c, obj_ids) if kind == "expression" else []
+    constraints = find_constraints(c, obj_ids) if kind == "expression" else []
     algos = _algorithms(c)
     understood = []
     if bench or objective:
@@ -323,7 +211,7 @@ def parse_clause(text: str, previous: Step | None) -> Step:
             if per and pair and not isinstance(pair[0], list):
                 bounds = {**{v: pair for v in sorted(obj_ids) if v not in per and re.fullmatch(r"[A-Za-z]\w*", v)},
                           **per}
-            name = "expr_" + _slug(objective)
+            name = "expr_" + slug(objective)
             return ProblemSpec("expression", objective, dim, bounds, constraints, sense, name)
         n = dim or power_dim
         if n is None and isinstance(options.x0, list) and bench not in FIXED_2D:
