@@ -25,6 +25,9 @@ def only(text):
     ("Minimize the Rosenbrock function in 10 dimensions using SLSQP", "rosenbrock", 10, ["SLSQP"]),
     ("please optimise a 3-dimensional sphere with nelder mead", "sphere", 3, ["Nelder-Mead"]),
     ("rosenbrock, 4 dims, bfgs", "rosenbrock", 4, ["BFGS"]),
+    ("Could you run Nelder-Mead on the 2D Himmelblau function?", "himmelblau", 2, ["Nelder-Mead"]),
+    ("Use BFGS to optimize a 5-dimensional Rosenbrock", "rosenbrock", 5, ["BFGS"]),
+    ("I want to minimize the sphere function in 30 dimensions", "sphere", 30, ["auto"]),
     ("can you minimize ackley (n=6) with dual annealing?", "ackley", 6, ["dual_annealing"]),
     ("optimize levy dim 3 with COBYLA", "levy", 3, ["COBYLA"]),
     ("optimize zakharov with 7 variables", "zakharov", 7, ["auto"]),
@@ -98,6 +101,9 @@ def test_problem_arguments(text, field, expected):
     ("run ackely in 10 dims with DE, seed 42, max 1000 function evaluations", "max_evaluations", 1000),
     ("run ackely in 10 dims with DE, seed 42, max 1000 function evaluations", "seed", 42),
     ("optimize sphere with 500 evaluations", "max_evaluations", 500),
+    ("optimize the rosenbrock function with 1000 max evaluations", "max_evaluations", 1000),
+    ("optimize 3D sphere with budget=100", "max_evaluations", 100),
+    ("optimize rosenbrock, 2 dimensions, starting point (-1.2, 1.0), algorithm: BFGS", "x0", [-1.2, 1.0]),
     ("optimize sphere, evaluation budget = 1,500", "max_evaluations", 1500),
     ("optimize rastrigin with DE and 10k evals", "max_evaluations", 10000),
     ("optimize rastrigin with DE using at most 300 function calls", "max_evaluations", 300),
@@ -133,6 +139,10 @@ def test_run_arguments(text, field, expected):
     ("minimize abs(x) + abs(y) where x >= 1 and y >= 2 with COBYLA", "abs(x) + abs(y)", "minimize",
      ["x >= 1", "y >= 2"], None),
     ("maximize x + y such that x² + y² ≤ 1", "x + y", "maximize", ["x^2 + y^2 <= 1"], None),
+    ("maximize 3x + 2y subject to x + y <= 4, x + 3y <= 6, x >= 0, y >= 0", "3*x + 2*y", "maximize",
+     ["x + y <= 4", "x + 3*y <= 6", "x >= 0", "y >= 0"], None),
+    ("Minimize x^2 + y^2 - 4*x subject to x - y >= 0 and x + y <= 4 with bounds x in [0, 10], y in [0, 10]",
+     "x^2 + y^2 - 4*x", "minimize", ["x - y >= 0", "x + y <= 4"], {"x": [0.0, 10.0], "y": [0.0, 10.0]}),
     ("minimize x^2 + y^2 within [-5, 5]", "x^2 + y^2", "minimize", [], [-5.0, 5.0]),
     ("minimize x*y subject to x^2 + y^2 = 1 and x between -1 and 1", "x*y", "minimize", ["x^2 + y^2 = 1"],
      {"x": [-1.0, 1.0]}),
@@ -181,6 +191,11 @@ def test_named_start_point_follows_variable_order():
     ("optimize 2D rosenbrock with BFGS and analyze it", ["optimize", "analyze"], ["BFGS"]),
     ("optimize sphere with BFGS; then with CG and finally compare them", ["optimize", "compare"], ["BFGS", "CG"]),
     ("optimize ackley 3D with powell and then continue with BFGS", ["optimize", "optimize"], ["Powell"]),
+    ("minimize the ackley function in 2D with COBYLA; then compare with nelder mead", ["optimize", "compare"],
+     ["COBYLA", "Nelder-Mead"]),
+    ("Run rosenbrock 2D with BFGS, Nelder-Mead, and Powell, then compare", ["optimize", "compare"],
+     ["BFGS", "Nelder-Mead", "Powell"]),
+    ("optimize sphere 2d with bfgs. then optimize rosenbrock 2d with bfgs", ["optimize", "optimize"], ["BFGS"]),
 ])
 def test_several_steps(text, actions, algorithms):
     s = steps(text)
@@ -208,6 +223,8 @@ def test_later_runs_inherit_budget_and_seed():
     ("use trust-constr instead", "trust-constr", {}),
     ("Try it with L-BFGS-B from (0, 0)", "L-BFGS-B", {"x0": [0.0, 0.0]}),
     ("how about sqp", "SLSQP", {}),
+    ("same problem, but use L-BFGS-B", "L-BFGS-B", {}),
+    ("try dual annealing instead", "dual_annealing", {}),
 ])
 def test_rerun_of_last_problem(text, algorithm, extra):
     s = only(text)

@@ -86,7 +86,7 @@ def extract_budget(c: Clause) -> tuple[int | None, dict]:
                r"|nfev|fev|function\s+evaluations|calls)|budget|maxfev|maxfun|max_evaluations|max_evals|"
                r"evaluation\s+limit|limit)\s*(?:of|=|:|is|to|at)?\s*" + _INT + r"(?:\s*" + _EVALS + r")?")
     if not m:
-        m = c.take(r"(?<![\w.\[(,-])" + _INT + r"\s*" + _EVALS)
+        m = c.take(r"(?<![\w.\[(,-])" + _INT + r"\s*(?:max(?:imum)?\s+|total\s+)?" + _EVALS)
     if m:
         budget = _to_int(m.group(1), m.group(2))
     for key, value in re.findall(r"\b(popsize|maxcor|gtol|ftol|xtol|xatol|fatol|niter|mutation|recombination|"

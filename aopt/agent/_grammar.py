@@ -235,6 +235,10 @@ def parse_clause(text: str, previous: Step | None) -> Step:
         spec = problem_spec()
         step = Step("optimize", spec, runs=fill_start(spec.dimension, runs_for(algos)), understood=understood)
         return _with_compare(step)
+    if compare and algos and not ids and previous is not None and previous.action == "optimize":
+        # "..., then compare with Nelder-Mead": one more run of the previous problem, then the comparison
+        previous.runs.extend(runs_for(algos))
+        return Step("compare", ref="new", understood=understood)
     if compare:
         step.action = "compare"
         step.run_ids = ids
