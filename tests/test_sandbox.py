@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -184,7 +185,7 @@ def test_endless_loop_hits_the_evaluation_time_limit(no_leaks):
     err = info.value
     assert err.kind == "timeout" and err.limit == "eval_timeout"
     assert "exceeded the 0.5 s time limit per evaluation" in err.message
-    assert "failing.py, line 23, in loop" in err.message  # where it was stuck
+    assert re.search(r"it was at failing.py, line 2[34], in loop", err.message)  # where it was stuck
     assert_reaped(w)
     with pytest.raises(WorkerDied) as again:
         w.evaluate([1.0, 2.0])
