@@ -17,6 +17,15 @@ NaN policy: by default (`nan_policy="inf"`) a NaN objective value becomes +inf
 -inf (maximally violated); ±inf pass unchanged; all are counted in
 `Worker.counts["nonfinite"]`. `nan_policy="raise"` makes any non-finite value
 an error. Non-numbers and wrong shapes are always errors ("bad_return").
+
+What to know:
+- This isolates failures, it is not a security boundary: the user's code runs
+  as the same user, in paola's working directory, with the same environment
+  (plus OPENBLAS/OMP/MKL_NUM_THREADS=1 unless already set).
+- A Worker is used by one thread at a time; it is cheap to start (~0.1 s) and
+  must be closed (`with Worker(...)`, or `close()`; garbage collection and
+  interpreter exit also kill the child).
+- Ctrl+C while waiting for the child stops the child and re-raises.
 """
 
 from aopt.sandbox._errors import LimitExceeded, SandboxError, UserCodeError, WorkerDied
