@@ -301,3 +301,48 @@ def test_importing_the_package_does_not_load_langchain():
     code = "import sys, aopt.agent; print('langchain' in sys.modules or 'langgraph' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ctrl_c_while_waiting_for_the_model_keeps_finished_tool_results(ctx):
+    model = scripted(call("list_problems", call_id="lp"), KeyboardInterrupt(), "later")
+    session = AgentSession(ctx, model=model)
+    reply = session.ask("list then think")
+    assert reply.interrupted and [c["name"] for c in reply.tool_calls] == ["list_problems"]
+    msgs = session.messages
+    assert_valid_conversation(msgs)
+    assert isinstance(msgs[-1], AIMessage) and "Interrupted" in msgs[-1].content
+    assert session.ask("go on").text == "later"
+
+
+def test_ctrl_c_reaches_optimizations_running_in_parallel_worker_threads(ctx):
+    import os
+    import signal
+    import threading
+    import time
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+
+    def two_runs(messages):
+        for name in ("a", "b"):
+            p = ctx.runs.problems.create(name, "rastrigin", dimension=8)[0]
+            ctx.runs.start_run(p["id"], "differential_evolution")
+        return AIMessage(content="", tool_calls=[
+            {"name": "run_scipy_optimization", "args": {"run_id": i, "max_evaluations": 10_000_000}, "id": f"r{i}",
+             "type": "tool_call"} for i in (1, 2)])
+
+    progress = threading.Event()
+    session = AgentSession(ctx, model=scripted(two_runs),
+                           on_event=lambda e: e["type"] == "progress" and progress.set())
+
+    def press_ctrl_c():
+        progress.wait(20)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    t0 = time.perf_counter()
+    reply = session.ask("run both")
+    assert reply.interrupted and time.perf_counter() - t0 < 30
+    assert {ctx.runs.get(i)["status"] for i in (1, 2)} == {"interrupted"}
+    assert sorted(reply.run_ids) == [1, 2]
+    assert_valid_conversation(session.messages)
