@@ -108,8 +108,17 @@ def test_incompatible_algorithm_is_refused_with_a_suggestion(runs):
     record, _ = runs.problems.create("c", "x**2 + y**2", constraints=["x + y >= 1"])
     with pytest.raises(IncompatibleAlgorithm, match="SLSQP"):
         runs.start_run(record["id"], "Nelder-Mead")
-    with pytest.raises(IncompatibleAlgorithm, match="equality|finite bounds|bounds"):
+    with pytest.raises(IncompatibleAlgorithm, match="constraints"):
         runs.start_run(record["id"], "direct")
+    free, _ = runs.problems.create("free", "x**2 + y**2")
+    with pytest.raises(IncompatibleAlgorithm, match="finite bounds"):
+        runs.start_run(free["id"], "direct")
+    eq, _ = runs.problems.create("eq", "x**2 + y**2", constraints=["x*y == 2"])
+    with pytest.raises(IncompatibleAlgorithm, match="equality"):
+        runs.start_run(eq["id"], "COBYLA")
+    boxed, _ = runs.problems.create("boxed", "x**2 + y**2", bounds=[1, 2])
+    with pytest.raises(IncompatibleAlgorithm, match="bounds"):
+        runs.start_run(boxed["id"], "BFGS")
 
 
 def test_unknown_algorithm_and_option(runs):
@@ -281,7 +290,7 @@ def _worker(path, k, out):
 def test_several_processes_share_one_store(tmp_path):
     path = str(tmp_path / "shared")
     SQLiteStore(path).close()
-    mpc = mp.get_context("spawn")
+    mpc = mp.get_context("fork")
     out = mpc.Queue()
     procs = [mpc.Process(target=_worker, args=(path, k, out)) for k in range(4)]
     for p in procs:

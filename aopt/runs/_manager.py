@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -106,12 +107,13 @@ class RunManager:
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
                               pid=os.getpid(), started_at=_now())
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
-                               progress=progress)
+                               with_cv=record_cv, progress=progress)
         fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
         t0 = time.perf_counter()
         status, message, outcomes, account = "completed", "", [], ""
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
                 if info.name == "auto":
                     outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
                                                  hard_bounds=hard)
@@ -120,10 +122,19 @@ class RunManager:
         except KeyboardInterrupt:
             recorder.close()
             self._finish(run_id, problem, recorder, "interrupted",
-                         "interrupted by the user (Ctrl+C); the best point so far is kept", [], t0)
+                         "interrupted by the user (Ctrl+C); the best point so far is kept", t0,
+                         facts=_unverified("interrupted before the optimizer finished", origin))
             raise
         except Exception as exc:  # SciPy rejected something: keep what ran, say why
             status, message = "failed", f"{info.name} failed: {type(exc).__name__}: {exc}"
+        # The check may call the objective (finite differences when there is no gradient):
+        # those calls are recorded too, so n_evaluations stays the true number of calls.
+        check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
+        with np.errstate(all="ignore"):
+            best = _best(recorder)
+            facts = (verify(problem, best[0], best[1], fun=check) if best is not None
+                     else _unverified("no evaluation was recorded", origin))
+        facts["start"] = origin
         recorder.close()
         if status == "completed":
             last = outcomes[-1] if outcomes else None
@@ -137,8 +148,8 @@ class RunManager:
             if recorder.n == 0:
                 status, message = "failed", message or "the optimizer made no evaluation"
         n_iter = sum(o.n_iterations for o in outcomes)
-        return self._finish(run_id, problem, recorder, status, message, outcomes, t0,
-                            n_iterations=n_iter, origin=origin, verify=verify)
+        return self._finish(run_id, problem, recorder, status, message, t0, facts=facts,
+                            n_iterations=n_iter)
 
     def _budget(self, max_evaluations) -> int:
         if max_evaluations is None:
@@ -150,24 +161,14 @@ class RunManager:
                                f"got {max_evaluations!r}")
         return max_evaluations
 
-    def _finish(self, run_id, problem, recorder, status, message, outcomes, t0, *,
-                n_iterations=0, origin="", verify=None) -> dict:
+    def _finish(self, run_id, problem, recorder, status, message, t0, *, facts: dict,
+                n_iterations: int = 0) -> dict:
         summary = recorder.summary()
-        fields = {"status": status, "message": message, "finished_at": _now(),
-                  "duration_s": round(time.perf_counter() - t0, 6), "n_iterations": n_iterations,
-                  "n_evaluations": recorder.n_flushed, "best_f": summary["best_f"],
-                  "best_x": summary["best_x"]}
-        if verify is None:
-            from aopt.optimize import verify
-        if recorder.best_x is not None:
-            facts = verify(problem, recorder.best_x, float(recorder.best_f))
-            facts["start"] = origin
-            fields["converged"] = bool(facts["converged"])
-            fields["convergence"] = facts
-        else:
-            fields["converged"] = False
-            fields["convergence"] = {"converged": False, "reason": "no evaluation was recorded"}
-        self.store.update_run(run_id, **fields)
+        self.store.update_run(
+            run_id, status=status, message=message, finished_at=_now(),
+            duration_s=round(time.perf_counter() - t0, 6), n_iterations=n_iterations,
+            n_evaluations=recorder.n_flushed, best_f=summary["best_f"], best_x=summary["best_x"],
+            converged=bool(facts.get("converged")), convergence=facts)
         return self.get(run_id)
 
     def finalize(self, run_id, notes: str = "") -> dict:
@@ -213,6 +214,11 @@ class RunManager:
         return frame
 
 
+def _unverified(reason: str, origin: str) -> dict:
+    return {"converged": False, "reason": reason, "kkt_residual": None, "max_violation": None,
+            "gap_to_optimum": None, "start": origin}
+
+
 def _best(recorder):
     if recorder.best_x is None:
         return None
@@ -220,7 +226,10 @@ def _best(recorder):
 
 
 def _recording_objective(problem, recorder, budget, record_cv, budget_error):
-    """The function SciPy calls: evaluate, record, enforce the budget. Kept lean: it is the hot path."""
+    """The function SciPy calls: evaluate, record, enforce the budget. Kept lean: it is the hot path.
+
+    A NaN value is recorded as NaN and reported to the optimizer as +inf.
+    """
     f = problem.fun
     record = recorder.record
     violation = problem.constraint_violation
@@ -231,18 +240,13 @@ def _recording_objective(problem, recorder, budget, record_cv, budget_error):
             if recorder.n >= budget:
                 raise budget_error()
             value = float(f(x))
-            if value != value:  # NaN: recorded as NaN, reported to the optimizer as +inf
-                record(x, value, float(violation(x)))
-                return inf
             record(x, value, float(violation(x)))
-            return value
+            return inf if value != value else value
     else:
         def objective(x):
             if recorder.n >= budget:
                 raise budget_error()
             value = float(f(x))
             record(x, value)
-            if value != value:
-                return inf
-            return value
+            return inf if value != value else value
     return objective

@@ -1,11 +1,12 @@
 """RunRecorder: keeps every evaluation of a run, cheaply, and flushes it to the store in batches.
 
-The hot path (`record`) writes one row into a preallocated numpy buffer and bumps a
-counter: about a microsecond. A background thread writes what has accumulated to the
-store every `flush_interval` seconds (0.1 s by default; never more than 0.25 s apart
-unless the store itself blocks) and whenever a buffer of `chunk_size` rows fills, so a
-crash loses at most the last flush window. Each flush also updates the run's summary
-(evaluation count, best value and point) in the same transaction.
+The hot path (`record`) appends the point's bytes, the value and a timestamp to
+Python lists: well under a microsecond, no numpy work. A background thread turns
+what has accumulated into arrays and writes them to the store every
+`flush_interval` seconds (0.1 s by default, so never more than 0.25 s apart unless
+the store itself blocks) and as soon as `chunk_size` evaluations are waiting, so a
+crash loses at most the last flush window. Each flush also updates the run's
+summary (evaluation count, best value and point) in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,44 +17,51 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["RunRecorder"]
+__all__ = ["RunRecorder", "FEASIBILITY_TOL"]
 
-_FEASIBLE = 1e-6
+FEASIBILITY_TOL = 1e-6
 
 
-class _Buffer:
-    __slots__ = ("X", "F", "CV", "T", "start", "flushed")
+class _Batch:
+    """Lists the hot path appends to; replaced (under the lock) once `chunk_size` is reached."""
 
-    def __init__(self, size: int, dim: int, start: int):
-        self.X = np.empty((size, dim))
-        self.F = np.empty(size)
-        self.CV = np.zeros(size)
-        self.T = np.empty(size)
-        self.start = start  # global index of row 0
-        self.flushed = 0  # rows already written to the store
+    __slots__ = ("xs", "fs", "ts", "cvs", "start", "flushed")
+
+    def __init__(self, start: int, with_cv: bool):
+        self.xs: list[bytes] = []
+        self.fs: list[float] = []
+        self.ts: list[float] = []
+        self.cvs: list[float] | None = [] if with_cv else None
+        self.start = start  # global index of the first evaluation in this batch
+        self.flushed = 0  # evaluations of this batch already in the store
 
 
 class RunRecorder:
-    """Buffers evaluations of one run and flushes them by count and by time."""
+    """Buffers the evaluations of one run and flushes them by count and by time.
+
+    `with_cv=True` records a constraint violation per evaluation and makes the best
+    point the best feasible one (violation <= 1e-6), or the least infeasible.
+    """
 
     def __init__(self, store, run_id: int, dimension: int, *, to_user: Callable[[float], float] = float,
-                 chunk_size: int = 8192, flush_interval: float = 0.1,
+                 with_cv: bool = False, chunk_size: int = 8192, flush_interval: float = 0.1,
                  progress: Callable[[dict], None] | None = None):
         self.store = store
         self.run_id = run_id
         self.dimension = dimension
+        self._row_bytes = 8 * dimension
         self._to_user = to_user
+        self._with_cv = with_cv
         self._chunk = chunk_size
         self._interval = flush_interval
         self._progress = progress
-        self._lock = threading.Lock()  # guards buffer rotation and snapshots
-        self._full: list[_Buffer] = []
-        self._cur = _Buffer(chunk_size, dimension, 0)
-        self._i = 0  # rows used in the current buffer
+        self._lock = threading.Lock()  # guards batch rotation and flushing
+        self._full: list[_Batch] = []
+        self._batch = _Batch(0, with_cv)
         self.n = 0  # evaluations recorded
         self.n_flushed = 0
         self.best_f = np.inf  # minimization form
-        self.best_x: np.ndarray | None = None
+        self._best_xb: bytes | None = None
         self.best_cv = np.inf
         self._t0 = time.perf_counter()
         self._wake = threading.Event()
@@ -65,30 +73,41 @@ class RunRecorder:
     # -- hot path -----------------------------------------------------------------------------
     def record(self, x: np.ndarray, f: float, cv: float = 0.0) -> None:
         """Keep one evaluation (minimization-form value `f`, constraint violation `cv`)."""
-        i = self._i
-        if i == self._chunk:
-            self._rotate()
-            i = 0
-        buf = self._cur
-        buf.X[i] = x
-        buf.F[i] = f
-        buf.T[i] = time.perf_counter() - self._t0
-        if cv:
-            buf.CV[i] = cv
-        self._i = i + 1
+        batch = self._batch
+        xb = x.tobytes()
+        if len(xb) != self._row_bytes:
+            xb = np.asarray(x, dtype=np.float64).reshape(-1).tobytes()
+        batch.xs.append(xb)
+        batch.ts.append(time.perf_counter())
+        if batch.cvs is None:
+            if f < self.best_f:
+                self.best_f, self._best_xb = f, xb
+        else:
+            batch.cvs.append(cv)
+            self._track_constrained(xb, f, cv)
+        batch.fs.append(f)  # appended last: a row counts once its value is in
         self.n += 1
-        if cv <= _FEASIBLE:
-            if f < self.best_f or self.best_cv > _FEASIBLE:
-                self.best_f, self.best_x, self.best_cv = f, np.array(x, dtype=float), cv
-        elif self.best_cv > _FEASIBLE and cv < self.best_cv:
-            self.best_f, self.best_x, self.best_cv = f, np.array(x, dtype=float), cv
+        if len(batch.fs) >= self._chunk:
+            self._rotate()
+
+    def _track_constrained(self, xb: bytes, f: float, cv: float) -> None:
+        if cv <= FEASIBILITY_TOL:
+            if f < self.best_f or self.best_cv > FEASIBILITY_TOL:
+                self.best_f, self._best_xb, self.best_cv = f, xb, cv
+        elif self.best_cv > FEASIBILITY_TOL and cv < self.best_cv:
+            self.best_f, self._best_xb, self.best_cv = f, xb, cv
 
     def _rotate(self) -> None:
         with self._lock:
-            self._full.append(self._cur)
-            self._cur = _Buffer(self._chunk, self.dimension, self.n)
-            self._i = 0
+            self._full.append(self._batch)
+            self._batch = _Batch(self.n, self._with_cv)
         self._wake.set()
+
+    @property
+    def best_x(self) -> np.ndarray | None:
+        if self._best_xb is None:
+            return None
+        return np.frombuffer(self._best_xb, dtype=np.float64).copy()
 
     # -- background flushing ------------------------------------------------------------------
     def _loop(self) -> None:
@@ -105,38 +124,43 @@ class RunRecorder:
 
     def summary(self) -> dict:
         """The run-row fields that describe what has been recorded so far (user's sense)."""
-        best = None if self.best_x is None else self.best_x.tolist()
-        best_f = None if self.best_x is None or not np.isfinite(self.best_f) else float(self._to_user(self.best_f))
-        return {"n_evaluations": self.n_flushed, "best_f": best_f, "best_x": best}
+        x = self.best_x
+        ok = x is not None and np.isfinite(self.best_f)
+        return {"n_evaluations": self.n_flushed,
+                "best_f": float(self._to_user(self.best_f)) if ok else None,
+                "best_x": x.tolist() if ok else None}
 
     def flush(self) -> None:
         """Write every recorded evaluation not yet in the store (thread-safe)."""
         with self._lock:
-            pending = self._full
-            self._full = []
-            cur, used = self._cur, self._i
-        parts = []
-        for buf in pending:
-            size = len(buf.F)
-            if buf.flushed < size:
-                parts.append((buf, buf.flushed, size))
-        if cur.flushed < used:
-            parts.append((cur, cur.flushed, used))
-        if not parts:
-            return
-        X = np.concatenate([b.X[a:z] for b, a, z in parts])
-        F = np.concatenate([b.F[a:z] for b, a, z in parts])
-        CV = np.concatenate([b.CV[a:z] for b, a, z in parts])
-        T = np.concatenate([b.T[a:z] for b, a, z in parts])
-        start = parts[0][0].start + parts[0][1]
-        summary = self.summary()
-        summary["n_evaluations"] = start + len(F)
-        self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
-        for b, _, z in parts:
-            b.flushed = z
-        self.n_flushed = start + len(F)
+            parts = []
+            for batch in self._full + [self._batch]:
+                n = len(batch.fs)  # rows with a value are complete in every list
+                if batch.flushed < n:
+                    parts.append((batch, batch.flushed, n))
+            if not parts:
+                self._full = []
+                return
+            d = self.dimension
+            X = np.frombuffer(b"".join(b"".join(b.xs[a:z]) for b, a, z in parts),
+                              dtype=np.float64).reshape(-1, d)
+            F = np.array([v for b, a, z in parts for v in b.fs[a:z]], dtype=np.float64)
+            T = np.array([v for b, a, z in parts for v in b.ts[a:z]], dtype=np.float64) - self._t0
+            if self._with_cv:
+                CV = np.array([v for b, a, z in parts for v in b.cvs[a:z]], dtype=np.float64)
+            else:
+                CV = np.zeros(len(F))
+            start = parts[0][0].start + parts[0][1]
+            summary = self.summary()
+            summary["n_evaluations"] = start + len(F)
+            self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
+            for b, _, z in parts:
+                b.flushed = z
+            self._full = [b for b in self._full if b.flushed < len(b.fs)]
+            self.n_flushed = start + len(F)
+            best_f = summary["best_f"]
         if self._progress is not None:
-            self._progress({"run_id": self.run_id, "n_evaluations": self.n, "best_f": summary["best_f"],
+            self._progress({"run_id": self.run_id, "n_evaluations": self.n, "best_f": best_f,
                             "elapsed_s": time.perf_counter() - self._t0})
 
     def close(self) -> None:
