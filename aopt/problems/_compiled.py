@@ -14,6 +14,7 @@ from aopt.problems._formulas import as_vector
 __all__ = ["CompiledExpression", "compile_expression"]
 
 SYMBOLIC_HESSIAN_MAX_DIM = 60  # above this, hess is None (Problem uses differences of jac)
+MAX_VARIABLES = 2_000  # variables in one expression (exact gradients of huge sums get slow)
 
 
 class CompiledExpression:
@@ -44,8 +45,7 @@ class CompiledExpression:
         if self._jac is None:
             import sympy as sp
 
-            grad = [_drop_derivatives(sp, sp.diff(self.sympy_expr, s)) for s in self.symbols]
-            self._jac = _lambdify(self.symbols, grad)
+            self._jac = _lambdify(self.symbols, _gradient(sp, self.sympy_expr, self.symbols))
         return np.array(self._jac(as_vector(x)), dtype=float)
 
     @property
@@ -56,28 +56,102 @@ class CompiledExpression:
         if self._hess is None:
             import sympy as sp
 
-            n = len(self.symbols)
-            grad = [_drop_derivatives(sp, sp.diff(self.sympy_expr, s)) for s in self.symbols]
-            rows = [[_drop_derivatives(sp, sp.diff(grad[i], self.symbols[j])) if j >= i else None
-                     for j in range(n)] for i in range(n)]
-            full = [[rows[i][j] if j >= i else rows[j][i] for j in range(n)] for i in range(n)]
-            self._hess = _lambdify(self.symbols, full)
+            self._hess = _lambdify(self.symbols, _hessian(sp, self.sympy_expr, self.symbols))
         return np.array(self._hess(as_vector(x)), dtype=float).reshape(self.dimension, self.dimension)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.text!r}, variables={self.variables!r}, kind={self.kind!r})"
 
 
+def _terms(expr) -> tuple:
+    return expr.args if expr.is_Add else (expr,)
+
+
+def _gradient(sp, expr, symbols) -> list:
+    """Exact gradient, term by term: a term of an unrolled sum is differentiated only by its own
+    variables, so sum(... for i in range(1000)) costs O(terms), not O(terms * variables)."""
+    parts: dict = {s: [] for s in symbols}
+    for term in _terms(expr):
+        for s in term.free_symbols:
+            if s in parts:
+                parts[s].append(_drop_derivatives(sp, sp.diff(term, s)))
+    return [sp.Add(*parts[s]) for s in symbols]
+
+
+def _hessian(sp, expr, symbols):
+    """Exact Hessian (a sympy Matrix), term by term like _gradient, filled symmetrically."""
+    index = {s: k for k, s in enumerate(symbols)}
+    n = len(symbols)
+    parts: dict = {}
+    for term in _terms(expr):
+        free = sorted((s for s in term.free_symbols if s in index), key=index.get)
+        for a, si in enumerate(free):
+            di = _drop_derivatives(sp, sp.diff(term, si))
+            for sj in free[a:]:
+                parts.setdefault((index[si], index[sj]), []).append(_drop_derivatives(sp, sp.diff(di, sj)))
+    full = sp.zeros(n, n)
+    for (i, j), items in parts.items():
+        full[i, j] = full[j, i] = sp.Add(*items)
+    return full
+
+
 def _lambdify(symbols, expr):
     import sympy as sp
 
-    return sp.lambdify([list(symbols)], expr, modules="numpy", cse=True)
+    return sp.lambdify([list(symbols)], expr, modules="numpy", cse=_chunked_cse)
+
+
+_CHUNK = 100          # terms per generated line: Python's compiler recurses on long a + b + c + ...
+_CSE_MAX_OPS = 1_500  # above this, common subexpressions are not searched (too slow to be worth it)
+
+
+def _chunked_cse(expr):
+    """sympy's cse, then long sums/products split into assignments of at most _CHUNK terms.
+
+    `expr` is one expression, a list of them (a gradient) or a Matrix (a Hessian);
+    the reduced result keeps that shape, as lambdify expects.
+    """
+    import sympy as sp
+
+    items = list(expr) if isinstance(expr, (list, tuple, sp.MatrixBase)) else [expr]
+    if sum(sp.count_ops(e, visual=False) for e in items) <= _CSE_MAX_OPS:
+        replacements, reduced = sp.cse(expr, list=False)
+    else:
+        replacements, reduced = [], expr
+    out: list = []
+    counter = iter(range(10 ** 9))
+
+    def chop(e):
+        if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+            return e
+        args = [chop(a) for a in e.args]
+        while (e.is_Add or e.is_Mul) and len(args) > _CHUNK:
+            parts = []
+            for k in range(0, len(args), _CHUNK):
+                sym = sp.Symbol(f"_k{next(counter)}")
+                out.append((sym, e.func(*args[k:k + _CHUNK], evaluate=False)))
+                parts.append(sym)
+            args = parts
+        if all(a is b for a, b in zip(args, e.args)) and len(args) == len(e.args):
+            return e
+        return e.func(*args, evaluate=False) if (e.is_Add or e.is_Mul) else e.func(*args)
+
+    for sym, sub in replacements:
+        out.append((sym, chop(sub)))
+    if isinstance(reduced, sp.MatrixBase):
+        reduced = reduced.applyfunc(chop)
+    elif isinstance(reduced, (list, tuple)):
+        reduced = [chop(e) for e in reduced]
+    else:
+        reduced = chop(reduced)
+    return out, reduced
 
 
 def _drop_derivatives(sp, d):
     """Derivatives of floor/ceil/sign are 0 almost everywhere (sympy leaves them symbolic)."""
-    if d.has(sp.Derivative, sp.DiracDelta):
-        d = d.replace(lambda e: isinstance(e, (sp.Derivative, sp.DiracDelta)), lambda e: sp.S.Zero)
+    kinds = (sp.Derivative, sp.Subs, sp.DiracDelta)
+    if d.has(*kinds):
+        d = d.replace(lambda e: isinstance(e, kinds), lambda e: sp.S.Zero)
     return d
 
 
@@ -136,8 +210,9 @@ def _order_variables(tr: Translator, text: str, dimension: Optional[int]):
             found = sorted(tr.scalars, key=natural_key) + [f"{b}[0..{n - 1}]" for b, n in sizes.items()]
             raise InvalidInput(f"dimension={dimension} does not match the expression {text!r:.200}, which has "
                                f"{total} variable(s): {', '.join(found)}. Give dimension={total} or none")
-    if sum(sizes.values()) > 100_000:
-        raise InvalidInput(f"{text!r:.200} has too many variables (at most 100000)")
+    if sum(sizes.values()) + len(tr.scalars) > MAX_VARIABLES:
+        raise InvalidInput(f"{text!r:.200} has too many variables (at most {MAX_VARIABLES} in an expression; "
+                           f"use a benchmark for larger problems)")
     keyed = [(natural_key(s), s) for s in tr.scalars]
     keyed += [(natural_key(b) + ((0, i),), f"{b}[{i}]") for b, n in sizes.items() for i in range(n)]
     keyed.sort(key=lambda t: t[0])
