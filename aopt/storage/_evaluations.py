@@ -73,9 +73,9 @@ def pick_indices(f, cv, max_points: int):
     improved = np.flatnonzero(key[1:] < best[:-1]) + 1
     must = np.union1d(np.array([0, n - 1], dtype=np.int64), improved)
     if len(must) > max_points:
-        keep = improved[np.unique(np.linspace(0, len(improved) - 1, max_points - 3).round().astype(np.int64))]
-        extra = [0, n - 1] + ([int(improved[-1])] if len(improved) else [])
-        return np.union1d(np.array(extra, dtype=np.int64), keep)
+        # an even selection of the improvements, ending with the last one (the overall best)
+        keep = improved[np.linspace(len(improved) - 1, 0, max_points - 2).round().astype(np.int64)]
+        return np.union1d(np.array([0, n - 1], dtype=np.int64), keep)
     free = np.ones(n, dtype=bool)
     free[must] = False
     candidates = np.flatnonzero(free)
@@ -95,6 +95,19 @@ def _x_rows(con: sqlite3.Connection, rowid: int, rows, d: int) -> np.ndarray:
     return np.frombuffer(out, dtype=_F8).reshape(len(rows), d)
 
 
+def _column(meta, blobs, n: int, missing: float):
+    """One array from per-chunk blobs; chunks without a blob hold `missing`."""
+    if all(b is None for b in blobs):
+        return np.zeros(n) if missing == 0.0 else np.full(n, missing)
+    if all(b is not None for b in blobs):
+        return np.concatenate([np.frombuffer(b, dtype=_F8) for b in blobs])
+    out = np.full(n, missing)
+    for (_, start, count, _), b in zip(meta, blobs):
+        if b is not None:
+            out[start:start + count] = np.frombuffer(b, dtype=_F8)
+    return out
+
+
 def read_evaluations(con: sqlite3.Connection, run_id: int, max_points: int | None) -> dict:
     """Read a run's evaluations (inside the caller's read transaction)."""
     meta, fs, cvs, ts = [], [], [], []
@@ -103,13 +116,14 @@ def read_evaluations(con: sqlite3.Connection, run_id: int, max_points: int | Non
             (run_id,)):
         meta.append((rowid, start, count, dim))
         fs.append(np.frombuffer(fb, dtype=_F8))
-        cvs.append(np.zeros(count) if cvb is None else np.frombuffer(cvb, dtype=_F8))
-        ts.append(np.full(count, np.nan) if tb is None else np.frombuffer(tb, dtype=_F8))
+        cvs.append(cvb)
+        ts.append(tb)
     if not meta:
         empty = np.empty(0)
         return {"index": np.empty(0, dtype=np.int64), "x": np.empty((0, 0)), "f": empty,
                 "cv": empty.copy(), "t": empty.copy()}
-    f, cv, t = np.concatenate(fs), np.concatenate(cvs), np.concatenate(ts)
+    f = np.concatenate(fs)
+    cv, t = _column(meta, cvs, len(f), 0.0), _column(meta, ts, len(f), np.nan)
     d = meta[0][3]
     if max_points is None or len(f) <= max_points:
         xs = [np.frombuffer(b, dtype=_F8) for (b,) in con.execute(
