@@ -8,7 +8,9 @@ A plain script: it prints figures against the goals and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +86,30 @@ def build_evaluations(store: SQLiteStore, n: int, d: int) -> int:
     return run_id
 
 
+_FRESH = """
+import sys, time
+t0 = time.perf_counter()
+import numpy
+t1 = time.perf_counter()
+from aopt.storage import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+t2 = time.perf_counter()
+store.get_run(int(sys.argv[2]))
+store.load_evaluations(int(sys.argv[2]), max_points=2000)
+t3 = time.perf_counter()
+print(f"{(t3 - t2) * 1e3:.1f} ms (plus {(t2 - t1) * 1e3:.1f} ms to import and open the store, "
+      f"{(t1 - t0) * 1e3:.1f} ms to import numpy)")
+"""
+
+
+def fresh_process_open(folder: Path, run_id: int) -> str:
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", _FRESH, str(folder), str(run_id)], capture_output=True,
+                         text=True, env=env, check=True)
+    return out.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
@@ -133,6 +159,7 @@ def main() -> None:
         picked = open_run()
         print(f"open a run of {n_eval} {d}-D evaluations (get_run + load_evaluations max_points=2000): "
               f"{median:.1f} ms (first {first:.1f} ms; goal < 200 ms; {len(picked['index'])} points)")
+        print(f"  same, in a fresh process (as `paola show` would): {fresh_process_open(folder, run_id)}")
         first, median = timed(lambda: store.load_evaluations(run_id), repeats=3)
         print(f"load all {n_eval} evaluations: {median:.1f} ms (first {first:.1f} ms)")
         nbytes = store.evaluation_bytes(run_id)
