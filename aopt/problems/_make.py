@@ -12,7 +12,7 @@ from aopt.problems._benchmarks import (MAX_DIMENSION, build_benchmark, find_benc
                                        unknown_benchmark_error)
 from aopt.problems._bounds import normalize_bounds
 from aopt.problems._compiled import compile_expression
-from aopt.problems._expressions import CONSTANTS, parse_text, split_constraint
+from aopt.problems._syntax import CONSTANTS, parse_text, split_constraint
 from aopt.problems._kinds import ObjectiveParts, get_kind_builder, register_kind
 from aopt.problems._problem import Constraint, Problem
 
