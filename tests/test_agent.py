@@ -346,3 +346,16 @@ def test_ctrl_c_reaches_optimizations_running_in_parallel_worker_threads(ctx):
     assert {ctx.runs.get(i)["status"] for i in (1, 2)} == {"interrupted"}
     assert sorted(reply.run_ids) == [1, 2]
     assert_valid_conversation(session.messages)
+
+
+def test_step_cap_and_retry_budget_come_from_the_environment(ctx, monkeypatch):
+    from aopt.errors import InvalidInput
+
+    monkeypatch.setenv("PAOLA_MAX_STEPS", "2")
+    monkeypatch.setenv("PAOLA_RETRY_BUDGET", "0")
+    session = AgentSession(ctx, model=scripted(*[call("list_problems", call_id=f"c{i}") for i in range(5)]))
+    assert session.max_steps == 2 and session.retry_budget == 0
+    assert session.ask("loop").capped
+    monkeypatch.setenv("PAOLA_MAX_STEPS", "lots")
+    with pytest.raises(InvalidInput, match="PAOLA_MAX_STEPS must be a whole number"):
+        AgentSession(ctx, model=scripted())

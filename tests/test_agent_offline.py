@@ -106,3 +106,11 @@ def test_export_script_keeps_constraints_bounds_and_sense(ctx, tmp_path):
         assert fresh.runs.get(1)["best_f"] == run["best_f"]
     finally:
         fresh.close()
+
+
+def test_a_run_that_does_not_converge_is_said_plainly(ctx):
+    reply = AgentSession(ctx, model="offline").ask(
+        "run rastrigin in 4 dims with DE, seed 1, max 200 evaluations")
+    run = ctx.runs.get(reply.run_ids[0])
+    assert run["converged"] is False
+    assert "did not converge" in reply.text or "not converged" in reply.text

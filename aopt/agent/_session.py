@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import threading
 import uuid
@@ -16,6 +17,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
+from aopt.errors import InvalidInput
 from aopt.agent._log import SessionLog, message_event
 from aopt.agent._middleware import INTERRUPTED, PaolaMiddleware, Turn, error_content
 from aopt.agent._models import (ModelError, default_model_spec, explain_model_error, is_transient_error,
@@ -42,18 +44,19 @@ class AgentSession:
 
     `model`: a spec (`offline`, `openai:gpt-4o-mini`, any LangChain `provider:model`), None for the
     default (PAOLA_MODEL, else openai when OPENAI_API_KEY is set, else offline), or a LangChain
-    chat model object. `max_steps` caps model calls per request; `retry_budget` is how many extra
-    runs the model may try after a run that did not converge; `max_retries` and `retry_delay`
+    chat model object. `max_steps` caps model calls per request (default PAOLA_MAX_STEPS or 25);
+    `retry_budget` is how many extra runs the model may try after a run that did not converge
+    (default PAOLA_RETRY_BUDGET or 2); `max_retries` and `retry_delay`
     govern retries with backoff on rate limits, timeouts and server errors.
     """
 
-    def __init__(self, ctx, model=None, base_url: str | None = None, max_steps: int = 25,
-                 on_event: Callable[[dict], None] | None = None, *, retry_budget: int = 2, max_retries: int = 3,
-                 retry_delay: float = 1.0, timeout: float = 120.0):
+    def __init__(self, ctx, model=None, base_url: str | None = None, max_steps: int | None = None,
+                 on_event: Callable[[dict], None] | None = None, *, retry_budget: int | None = None,
+                 max_retries: int = 3, retry_delay: float = 1.0, timeout: float = 120.0):
         from aopt.tools import build_tools
 
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ModelError(f"max_steps must be a positive whole number such as 25; got {max_steps!r}")
+        max_steps = _setting("PAOLA_MAX_STEPS", max_steps, 25, minimum=1)
+        retry_budget = _setting("PAOLA_RETRY_BUDGET", retry_budget, 2, minimum=0)
         self.ctx = ctx
         self.base_url = base_url
         self.max_steps = max_steps
@@ -299,6 +302,21 @@ class _SigintToTools:
         if self.installed:
             signal.signal(signal.SIGINT, self.previous if self.previous is not None else signal.default_int_handler)
         return False
+
+
+def _setting(env: str, value, default: int, minimum: int) -> int:
+    """An integer setting: the argument, else the environment variable, else the default."""
+    source = "argument"
+    if value is None:
+        value, source = os.environ.get(env) or default, env
+    try:
+        number = int(value)
+        if isinstance(value, bool) or number < minimum or (isinstance(value, float) and value != number):
+            raise ValueError
+    except (TypeError, ValueError):
+        name = env if source == env else env.removeprefix("PAOLA_").lower()
+        raise InvalidInput(f"{name} must be a whole number of at least {minimum} (e.g. {default}); got {value!r}") from None
+    return number
 
 
 def _has_own_retries(model) -> bool:
