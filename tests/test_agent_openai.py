@@ -136,3 +136,15 @@ def test_openai_base_url_from_the_environment(monkeypatch, ctx):
         monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
         agent = AgentSession(ctx, model="openai:m")
         assert agent.ask("hi").text == "via env"
+
+
+def test_a_streaming_chat_model_object_works_too(ctx):
+    from langchain_openai import ChatOpenAI
+
+    script = [tool_call("list_algorithms", {"handles_constraints": True}), text("SLSQP and COBYLA, among others.")]
+    with ChatStub(script) as stub:
+        model = ChatOpenAI(model="stub", api_key="k", base_url=stub.base_url, streaming=True, max_retries=0)
+        reply = AgentSession(ctx, model=model).ask("which algorithms handle constraints?")
+    assert reply.text == "SLSQP and COBYLA, among others."
+    assert all(r.get("stream") for r in stub.requests)
+    assert reply.tool_calls[0]["summary"].endswith("algorithms") and reply.tool_calls[0]["error"] is None
