@@ -255,3 +255,16 @@ def test_objective_hessian_exact_for_expressions_and_benchmarks():
     assert np.allclose(r.hess([1, 1, 1]), [[802, -400, 0], [-400, 1002, -400], [0, -400, 200]])
     g = make_problem("h", "griewank", dimension=3)  # no closed form: differences of the exact gradient
     assert g.hess([0.1, 0.2, 0.3]).shape == (3, 3)
+
+
+def test_violation_is_infinite_where_nothing_can_be_evaluated():
+    p = make_problem("v", "x + y", constraints=["sqrt(x) >= 1"])
+    with np.errstate(all="ignore"):
+        assert p.constraint_violation([-1.0, 0.0]) == math.inf
+        assert p.constraint_violation([float("nan"), 0.0]) == math.inf
+
+
+def test_short_bare_names_are_variables_long_unknown_words_are_benchmark_typos():
+    assert make_problem("v", "t", bounds=(0, 1)).variables == ["t"]
+    with pytest.raises(InvalidInput, match="rastrigin"):
+        make_problem("v", "rastrigen")

@@ -12,7 +12,7 @@ from aopt.problems._benchmarks import (MAX_DIMENSION, build_benchmark, find_benc
                                        unknown_benchmark_error)
 from aopt.problems._bounds import normalize_bounds
 from aopt.problems._compiled import compile_expression
-from aopt.problems._syntax import CONSTANTS, parse_text, split_constraint
+from aopt.problems._syntax import parse_text, split_constraint
 from aopt.problems._kinds import ObjectiveParts, get_kind_builder, register_kind
 from aopt.problems._problem import Constraint, Problem
 
@@ -36,7 +36,7 @@ def build_expression(objective: str, dimension: Optional[int]) -> ObjectiveParts
             raise unknown_benchmark_error(objective.strip()) from None  # "six hump camels"
         raise
     body = tree.body
-    if isinstance(body, ast.Name) and body.id not in CONSTANTS and (
+    if isinstance(body, ast.Name) and len(body.id) >= 4 and (
             nearest_benchmark(body.id) is not None or (len(body.id) >= 6 and body.id.isalpha())):
         raise unknown_benchmark_error(objective.strip())  # "michalewicz", "rosenbrok"
     compiled = compile_expression(objective, dimension=dimension)

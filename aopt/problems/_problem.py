@@ -28,6 +28,8 @@ class Constraint:
 
     def violation(self, x) -> float:
         g = self.fun(x)
+        if g != g:  # NaN: cannot be evaluated here, as bad as it gets
+            return math.inf
         return max(0.0, -g) if self.kind == "ineq" else abs(g)
 
 
@@ -136,12 +138,14 @@ class Problem:
     def constraint_violation(self, x) -> float:
         """Largest violation over constraints and bounds; 0.0 when x is feasible."""
         x = as_vector(x)
+        if np.isnan(x).any():
+            return math.inf
         worst = 0.0
         if self.dimension and (np.isfinite(self.lower).any() or np.isfinite(self.upper).any()):
             worst = float(max(0.0, np.max(np.fmax(self.lower - x, x - self.upper))))
         for c in self.constraints:
             v = c.violation(x)
-            if v > worst or v != v:
+            if v > worst:
                 worst = float(v)
         return worst
 
