@@ -57,6 +57,18 @@ class StoreConformance:
     def problem_id(self, store):
         return store.add_problem({"name": "rb", "kind": "benchmark", "dimension": 2})
 
+    # -- registered functions ----------------------------------------------------------------
+
+    def test_registered_functions_replace_by_name(self, store):
+        assert store.get_function("my_cost") is None
+        store.register_function({"name": "my_cost", "objective": "/a/m.py:cost"})
+        store.register_function({"name": "my_cost", "objective": "/b/m.py:cost", "gradient": None})
+        store.register_function({"name": "aaa", "objective": "/c.py:f"})
+        assert store.get_function("my_cost")["objective"] == "/b/m.py:cost"
+        assert [f["name"] for f in store.list_functions()] == ["aaa", "my_cost"]
+        with pytest.raises(InvalidInput):
+            store.register_function({"objective": "/x.py:f"})
+
     # -- problems --------------------------------------------------------------------------
 
     def test_problem_round_trip(self, store):

@@ -28,7 +28,7 @@ RUN_FIELDS: Mapping[str, str] = MappingProxyType({
     "n_gradient_evaluations": "int", "x0": "json", "options": "json", "seed": "int",
     "started_at": "time", "finished_at": "time", "duration_s": "float", "message": "text",
     "converged": "bool", "convergence": "json", "parent_id": "int", "description": "text",
-    "pid": "int", "proc_start": "int", "host": "text",
+    "pid": "int", "proc_start": "int", "host": "text", "output": "text", "max_evaluations": "int",
 })
 JSON_FIELDS = frozenset(k for k, kind in RUN_FIELDS.items() if kind == "json")
 RUN_COLUMNS = ("id",) + tuple(RUN_FIELDS)

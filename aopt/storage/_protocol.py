@@ -118,6 +118,12 @@ class Store(Protocol):
         ``list_sessions() -> list[dict]`` newest first, each with ``n_events`` and
         no events. NotFound for an unknown session.
 
+    Registered functions (user code named once, used by name later)
+        ``register_function(record)``: `record` has a non-empty text ``name``; a
+        second registration of the same name replaces the first.
+        ``get_function(name) -> dict | None`` (the record plus ``created_at``);
+        ``list_functions() -> list[dict]`` by name.
+
     Lifetime
         ``close()`` releases the store; using it afterwards raises StoreError.
     """
@@ -159,5 +165,11 @@ class Store(Protocol):
     def get_session(self, session_id: int) -> dict: ...
 
     def list_sessions(self) -> list[dict]: ...
+
+    def register_function(self, record: dict) -> None: ...
+
+    def get_function(self, name: str) -> dict | None: ...
+
+    def list_functions(self) -> list[dict]: ...
 
     def close(self) -> None: ...

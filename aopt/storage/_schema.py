@@ -86,6 +86,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             event TEXT NOT NULL)""",
         "CREATE INDEX session_events_by_session ON session_events(session_id, id)",
     ),
+    # 3: what a code objective printed, and the evaluation budget a run was given
+    (
+        "ALTER TABLE runs ADD COLUMN output TEXT",
+        "ALTER TABLE runs ADD COLUMN max_evaluations INTEGER",
+    ),
+    # 4: user functions registered once by name ("minimize my_cost in 4 dims")
+    (
+        """CREATE TABLE functions (
+            name TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            record TEXT NOT NULL)""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

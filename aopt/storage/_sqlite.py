@@ -117,6 +117,33 @@ class SQLiteStore:
             "SELECT id, created_at, record FROM problems ORDER BY id").fetchall(), write=False)
         return [self._stored(r) for r in rows]
 
+    # -- registered functions ------------------------------------------------------------
+
+    def register_function(self, record: dict) -> None:
+        body = _record(record, "function record")
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput(f"function record needs a non-empty text 'name'; got {name!r}")
+        text = to_json(body)
+        self._db.run(lambda c: c.execute(
+            "INSERT OR REPLACE INTO functions (name, created_at, record) VALUES (?, ?, ?)",
+            (name.strip(), now_iso(), text)))
+
+    def get_function(self, name: str) -> dict | None:
+        row = self._db.run(lambda c: c.execute(
+            "SELECT created_at, record FROM functions WHERE name = ?", (str(name).strip(),)).fetchone(),
+            write=False)
+        if row is None:
+            return None
+        out = json.loads(row[1])
+        out["created_at"] = row[0]
+        return out
+
+    def list_functions(self) -> list[dict]:
+        rows = self._db.run(lambda c: c.execute(
+            "SELECT created_at, record FROM functions ORDER BY name").fetchall(), write=False)
+        return [dict(json.loads(r[1]), created_at=r[0]) for r in rows]
+
     # -- runs ----------------------------------------------------------------------------
 
     def _owner_fields(self, fields: dict) -> dict:
