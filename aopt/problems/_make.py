@@ -11,6 +11,7 @@ from aopt.errors import InvalidInput
 from aopt.problems._benchmarks import (MAX_DIMENSION, build_benchmark, find_benchmark, nearest_benchmark,
                                        unknown_benchmark_error)
 from aopt.problems._bounds import normalize_bounds
+from aopt.problems._code import build_code_parts, is_code_spec, parse_code_constraint
 from aopt.problems._compiled import compile_expression
 from aopt.problems._syntax import parse_text, split_constraint
 from aopt.problems._kinds import ObjectiveParts, get_kind_builder, register_kind
@@ -135,7 +136,8 @@ def _compile_constraints(texts: list[str], variables: list[str]) -> list[Constra
 
 def make_problem(name: str, objective: str, dimension: Optional[int] = None, bounds=None,
                  constraints=None, sense: str = "minimize", description: str = "",
-                 *, kind: Optional[str] = None) -> Problem:
+                 *, kind: Optional[str] = None, gradient: Optional[str] = None,
+                 code_record: Optional[dict] = None, limits: Optional[dict] = None) -> Problem:
     """Build a Problem from a benchmark name or a mathematical expression.
 
     `objective` is a benchmark name (case, space, '_' and '-' insensitive, with
@@ -145,6 +147,11 @@ def make_problem(name: str, objective: str, dimension: Optional[int] = None, bou
     one [lo, hi] pair, one pair per variable, or {name: [lo, hi]}.
     `constraints`: strings like "x + y >= 1" or "x*y = 2". `kind` forces a
     registered kind (the default detects "benchmark" or "expression").
+
+    A "FILE.py:FUNCTION" objective is the "code" kind (see `_code.py`): the
+    function runs in a sandbox worker; `gradient` may name its gradient the same
+    way, constraints may be "FILE.py:FUNC >= 0", and `limits` sets the worker's
+    `eval_timeout`, `run_timeout` and `memory_mb`.
     """
     name = _check_name(name)
     sense = _check_sense(sense)
@@ -154,10 +161,25 @@ def make_problem(name: str, objective: str, dimension: Optional[int] = None, bou
         raise InvalidInput(f"objective must be a benchmark name or an expression; got {objective!r:.60}")
     objective = objective.strip()
     if kind is None:
-        kind = "benchmark" if find_benchmark(objective) is not None else "expression"
-    parts = get_kind_builder(kind)(objective, dimension)
+        if is_code_spec(objective):
+            kind = "code"
+        else:
+            kind = "benchmark" if find_benchmark(objective) is not None else "expression"
+    if gradient is not None and kind != "code":
+        raise InvalidInput("gradient= is for code objectives (\"FILE.py:FUNCTION\"); benchmarks and "
+                           "expressions have exact gradients already")
     texts = _constraint_texts(constraints)
-    cons = _compile_constraints(texts, parts.variables)
+    if kind == "code":
+        if dimension is None and isinstance(bounds, (list, tuple)) and bounds and all(
+                isinstance(b, (list, tuple)) for b in bounds):
+            dimension = len(bounds)
+        parts, code_cons, _ = build_code_parts(objective, dimension, gradient=gradient, constraint_texts=texts,
+                                               code_record=code_record, limits=limits)
+        cons = code_cons + _compile_constraints([t for t in texts if parse_code_constraint(t) is None],
+                                                parts.variables)
+    else:
+        parts = get_kind_builder(kind)(objective, dimension)
+        cons = _compile_constraints(texts, parts.variables)
     problem_bounds = normalize_bounds(bounds, parts.variables, parts.default_bounds)
     return Problem(name=name, kind=kind, objective=objective, parts=parts, bounds=problem_bounds,
                    constraints=cons, constraint_texts=texts, sense=sense, description=description)

@@ -176,7 +176,7 @@ class Problem:
     # ------------------------------------------------------------ records
     def to_record(self) -> dict:
         """Everything needed to rebuild this problem, JSON-ready (infinite bounds are None)."""
-        return {
+        record = {
             "name": self.name,
             "kind": self.kind,
             "objective": self.objective,
@@ -190,6 +190,19 @@ class Problem:
             "x_star": self.x_star,
             "multimodal": self.multimodal,
         }
+        if "code" in self.extra:  # paths, function names, hashes and copies of the user's files
+            record["code"] = self.extra["code"]
+        return record
+
+    @property
+    def runtime(self):
+        """The sandbox runtime of a code problem (None for other kinds)."""
+        return self.extra.get("runtime")
+
+    def close(self) -> None:
+        """Release what evaluating this problem holds (a code problem's worker process)."""
+        if self.runtime is not None:
+            self.runtime.close()
 
     @classmethod
     def from_record(cls, record: dict) -> "Problem":
@@ -200,7 +213,8 @@ class Problem:
                             dimension=record.get("dimension"), bounds=record.get("bounds"),
                             constraints=record.get("constraints") or None,
                             sense=record.get("sense") or "minimize",
-                            description=record.get("description") or "", kind=record.get("kind"))
+                            description=record.get("description") or "", kind=record.get("kind"),
+                            code_record=record.get("code"))
 
     def summary(self) -> dict:
         """A compact JSON-ready description for a language model or a table."""

@@ -105,7 +105,7 @@ class RunManager:
         hard = self.problems.hard_bounds(problem)
         record_cv = bool(problem.constraints) or (hard and not info.handles_bounds)
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
-                              pid=os.getpid(), started_at=_now())
+                              pid=os.getpid(), started_at=_now(), max_evaluations=max_evaluations)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
                                with_cv=record_cv, progress=progress)
         fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
@@ -121,19 +121,27 @@ class RunManager:
                     outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
         except KeyboardInterrupt:
             recorder.close()
+            self._keep_output(run_id, problem)
             self._finish(run_id, problem, recorder, "interrupted",
                          "interrupted by the user (Ctrl+C); the best point so far is kept", t0,
                          facts=_unverified("interrupted before the optimizer finished", origin))
             raise
-        except Exception as exc:  # SciPy rejected something: keep what ran, say why
-            status, message = "failed", f"{info.name} failed: {type(exc).__name__}: {exc}"
-        # The check may call the objective (finite differences when there is no gradient):
-        # those calls are recorded too, so n_evaluations stays the true number of calls.
-        check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
-        with np.errstate(all="ignore"):
-            best = _best(recorder)
-            facts = (verify(problem, best[0], best[1], fun=check) if best is not None
-                     else _unverified("no evaluation was recorded", origin))
+        except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
+            status, message = "failed", _failure_message(info.name, exc)
+        if status == "failed":
+            facts = _unverified(message, origin)
+        else:
+            # The check may call the objective (finite differences when there is no gradient):
+            # those calls are recorded too, so n_evaluations stays the true number of calls.
+            check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
+            with np.errstate(all="ignore"):
+                best = _best(recorder)
+                try:
+                    facts = (verify(problem, best[0], best[1], fun=check) if best is not None
+                             else _unverified("no evaluation was recorded", origin))
+                except Exception as exc:  # user code failing during the check
+                    facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
+        self._keep_output(run_id, problem)
         facts["start"] = origin
         recorder.close()
         if status == "completed":
@@ -150,6 +158,16 @@ class RunManager:
         n_iter = sum(o.n_iterations for o in outcomes)
         return self._finish(run_id, problem, recorder, status, message, t0, facts=facts,
                             n_iterations=n_iter)
+
+    def _keep_output(self, run_id: int, problem) -> None:
+        """Stop a code problem's worker and attach what the user's code printed to the run."""
+        runtime = getattr(problem, "runtime", None)
+        if runtime is None:
+            return
+        output = runtime.output()
+        runtime.close()
+        if output:
+            self.store.update_run(run_id, output=output)
 
     def _budget(self, max_evaluations) -> int:
         if max_evaluations is None:
@@ -212,6 +230,14 @@ class RunManager:
         frame["constraint_violation"] = h["cv"]
         frame["time_s"] = h["t"]
         return frame
+
+
+def _failure_message(algorithm: str, exc: Exception) -> str:
+    from aopt.errors import PaolaError
+
+    if isinstance(exc, PaolaError):  # user code: the sandbox says which limit or what went wrong
+        return f"{type(exc).__name__}: {exc}" if not str(exc).startswith(("user code", "the ")) else str(exc)
+    return f"{algorithm} failed: {type(exc).__name__}: {exc}"
 
 
 def _unverified(reason: str, origin: str) -> dict:
