@@ -134,7 +134,7 @@ def complete(shell, text):
 
 def test_completion_of_commands_options_and_values(shell):
     assert "/show" in complete(shell, "/sh")
-    assert set(complete(shell, "/r")) == {"/runs", "/report"}
+    assert set(complete(shell, "/r")) == {"/runs", "/report", "/register"}
     assert complete(shell, "/runs --st") == ["--status"]
     assert complete(shell, "/runs --status ") == ["running", "completed", "failed", "interrupted"]
     assert complete(shell, "/runs --problem ") == ["rb", "sp"]

@@ -126,7 +126,7 @@ def test_ask_json_reports_runs_and_answer(store, capsys, monkeypatch):
                                    tool_calls=[{"name": "get_run", "args": {"run_id": 1}, "summary": "ok",
                                                 "duration_s": 0.01, "error": None}])
 
-    monkeypatch.setattr(_agent_link, "_default_factory", lambda *a: Session())
+    monkeypatch.setattr(_agent_link, "_default_factory", lambda *a, **k: Session())
     assert main(["ask", "show", "run", "1", "--json", "--store", store]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["answer"] == "Ran **show run 1**." and data["run_ids"] == [1]

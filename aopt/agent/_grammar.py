@@ -183,7 +183,8 @@ def parse_clause(text: str, previous: Step | None) -> Step:
     dim = extract_dimension(c)
     obj_ids = set(identifiers(objective)) if objective else set()
     pair, per, power_dim = extract_bounds(c, tuple(sorted(obj_ids)))
-    constraints = find_constraints(c, obj_ids) if kind == "expression" else []
+    constraints = find_constraints(c, obj_ids) if kind == "expression" else (
+        find_constraints(c, {f"x{i}" for i in range(1, 100)}) if kind == "code" else [])
     algos = _algorithms(c)
     understood = []
     if bench or objective:
@@ -206,6 +207,11 @@ def parse_clause(text: str, previous: Step | None) -> Step:
                         bool(algorithms)) for a in names]
 
     def problem_spec():
+        if kind == "code":
+            name = re.sub(r"[^A-Za-z0-9]+", "_", objective.rsplit(":", 1)[-1]).strip("_") or "code"
+            n = dim or (len(options.x0) if isinstance(options.x0, list) else None)
+            return ProblemSpec("code", objective, n, pair if pair is not None else (dict(per) if per else None),
+                               constraints, sense, f"{name}_{n}d" if n else name)
         if kind == "expression":
             bounds = per or pair
             if per and pair and not isinstance(pair[0], list):

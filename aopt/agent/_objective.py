@@ -74,11 +74,33 @@ def find_objective(c: Clause):
                 break
             i += 1
         raw = c.text[start:i]
+        code = _CODE_SPEC.match(c.text, start)
+        if code:  # a user's Python function: model.py:cost
+            c.blank(m.start(), code.end())
+            return "code", code.group(1), sense
         obj = _strip_objective(raw)
+        named = _named_function(obj)
+        if named:  # a function registered by name: "minimize my_cost in 4 dims"
+            c.blank(m.start(), i)
+            return "code", named, sense
         if obj and _looks_like_math(_strip_objective(raw, products=False)) and len(obj) <= 1000:
             c.blank(m.start(), i)
             return "expression", obj, sense
     return None, None, sense
+
+
+_CODE_SPEC = re.compile(r"\s*[`'\"]?((?:[\w./~-]|\\ )+?\.py:[A-Za-z_]\w*)[`'\"]?(?=[\s,;.]|$)")
+_NOT_NAMES = {"it", "this", "that", "them", "again", "the", "problem", "function", "objective", "something",
+              "run", "runs", "me", "everything", "all", "same", "one", "last", "previous", "best", "result"}
+
+
+def _named_function(obj: str) -> str | None:
+    """A bare identifier that reads as the name of a registered function (my_cost, loss2)."""
+    if not re.fullmatch(r"[A-Za-z_]\w{2,}", obj or "") or obj.lower() in _NOT_NAMES or obj.lower() in FUNCS:
+        return None
+    if find_benchmarks(obj.lower()):
+        return None
+    return obj if ("_" in obj or re.search(r"\d", obj) or not obj.isalpha()) else None
 
 
 def slug(text: str) -> str:

@@ -31,14 +31,15 @@ def expected_model(spec: str | None = None) -> str:
     return "openai:gpt-4o-mini" if os.environ.get("OPENAI_API_KEY") else "offline"
 
 
-def _default_factory(reader, model, base_url, on_event):
+def _default_factory(reader, model, base_url, on_event, allow_code=False, confirm_code=None):
     """An AgentSession on the shell's own store (one connection for commands and agent)."""
     from aopt.agent import AgentSession
     from aopt.runs import RunManager
-    from aopt.tools import Context
+    from aopt.tools import Context, Settings
 
     store = reader.store
-    ctx = Context(store=store, runs=RunManager(store))
+    ctx = Context(store=store, runs=RunManager(store), settings=Settings(allow_code=allow_code),
+                  confirm_code=confirm_code)
     session = AgentSession(ctx, model=model, base_url=base_url, on_event=on_event)
     if getattr(ctx, "progress", None) is None:  # the live line needs progress even if the session
         ctx.progress = lambda p: on_event({"type": "progress", **p})  # does not forward it
@@ -54,8 +55,11 @@ class AgentLink:
     """Lazily built AgentSession sharing the shell's store; `preload()` warms the imports."""
 
     def __init__(self, reader, model: str | None = None, base_url: str | None = None,
-                 on_event: Callable[[dict], None] | None = None, session_factory=None):
+                 on_event: Callable[[dict], None] | None = None, session_factory=None,
+                 allow_code: bool = False, confirm_code: Callable[[str, str], bool] | None = None):
         self.reader = reader
+        self.allow_code = allow_code
+        self.confirm_code = confirm_code
         self.model_spec = model
         self.base_url = base_url
         self.on_event = on_event or (lambda event: None)
@@ -116,7 +120,10 @@ class AgentLink:
             if self.preload_error is not None and not isinstance(self.preload_error, ImportError):
                 self.preload_error = None  # retried below, where the real error surfaces
             try:
-                self._session = self._factory(self.reader, self.model_spec, self.base_url, self.on_event)
+                extra = ({"allow_code": self.allow_code, "confirm_code": self.confirm_code}
+                         if self._factory is _default_factory else {})
+                self._session = self._factory(self.reader, self.model_spec, self.base_url, self.on_event,
+                                              **extra)
             except ImportError as exc:
                 from aopt.errors import PaolaError
 

@@ -214,6 +214,33 @@ class SlashCommands:
         p = self.reader.problem(a.name)
         self.console.print(problem_panel(p, self.reader.runs(problem=p["name"], limit=20)))
 
+    @slash("register", arg("name", metavar="NAME"), arg("function", metavar="FILE.py:FUNCTION"),
+           arg("--gradient", metavar="FILE.py:FUNCTION", help="its gradient, same form"),
+           arg("--description", default="", help="what the function computes"))
+    def register(self, a):
+        """Name your own Python function once, then use the name in requests ("minimize NAME in 4 dims").
+
+        The file is not imported here: it runs in a sandbox worker when a run evaluates it.
+        """
+        from aopt.runs import ProblemCatalog
+
+        record = ProblemCatalog(self.reader.store).register_function(a.name, a.function, a.gradient,
+                                                                     a.description)
+        self.console.print(f"registered [bold]{record['name']}[/] = {record['objective']}"
+                           + (f" (gradient {record['gradient']})" if record.get("gradient") else ""))
+
+    @slash("functions")
+    def functions(self, a):
+        """The Python functions registered by name (see /register)."""
+        rows = self.reader.store.list_functions()
+        if not rows:
+            self.console.print(Text("no functions registered: /register NAME FILE.py:FUNCTION", style="dim"))
+            return
+        for r in rows:
+            self.console.print(f"[bold]{r['name']}[/]  {r['objective']}"
+                               + (f"  gradient {r['gradient']}" if r.get("gradient") else "")
+                               + (f"  — {r['description']}" if r.get("description") else ""))
+
     @slash("algorithms")
     def algorithms(self, a):
         """The optimizers paola can run and what each handles (bounds, constraints, gradients)."""

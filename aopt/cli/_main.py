@@ -35,6 +35,8 @@ _PASSTHROUGH = {
     "problems": "the stored problems",
     "problem": "one problem and its runs",
     "algorithms": "the optimizers paola can run",
+    "register": "name your own Python function (FILE.py:FUNCTION) for later requests",
+    "functions": "the registered Python functions",
 }
 
 
@@ -47,6 +49,9 @@ def _globals(parser: argparse.ArgumentParser, suppress: bool) -> None:
                    help="offline, or provider:model such as openai:gpt-4o-mini (env PAOLA_MODEL)")
     g.add_argument("--base-url", metavar="URL", default=d(None),
                    help="an OpenAI-compatible server (env OPENAI_BASE_URL)")
+    g.add_argument("--allow-code", action="store_true", default=d(False),
+                   help="let the model define objectives in Python (shown, and run in a sandbox only "
+                        "after you confirm; env PAOLA_ALLOW_CODE=1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ask", "one request through the agent, then exit")
     p.add_argument("text", nargs="+", help="the request, e.g. 'minimize sphere in 3 dimensions'")
     p.add_argument("--json", action="store_true", help="print runs created and the final answer as JSON")
+    p.add_argument("--yes", action="store_true",
+                   help="with --allow-code: run code the model writes without asking")
 
     p = add("runs", "list stored runs, newest first")
     p.add_argument("--json", action="store_true", help="print the run records as JSON")
@@ -134,10 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _allow_code(args) -> bool:
+    return bool(getattr(args, "allow_code", False)) or os.environ.get("PAOLA_ALLOW_CODE", "").strip().lower() in (
+        "1", "true", "yes", "on")
+
+
 def _shell(args, base_url) -> int:
     from aopt.cli._shell import Shell
 
-    shell = Shell(args.store, args.model, base_url)
+    shell = Shell(args.store, args.model, base_url, allow_code=_allow_code(args))
     if sys.stdin.isatty() and sys.stdout.isatty():
         return shell.run()
     return shell.run_lines(sys.stdin)
@@ -241,7 +253,10 @@ def _cmd_ask(args, base_url) -> int:
     reader = _reader(args)
     console = _console(stderr=args.json)
     presenter = AgentPresenter(console)
-    link = AgentLink(reader, args.model, base_url, on_event=presenter)
+    from aopt.cli._confirm import confirm_code
+
+    link = AgentLink(reader, args.model, base_url, on_event=presenter, allow_code=_allow_code(args),
+                     confirm_code=confirm_code(console, assume_yes=args.yes))
     text = " ".join(args.text)
     presenter.begin(link.model_name)
     try:

@@ -39,6 +39,7 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     prob_rows = [("problem", f"{problem.get('name', run.get('problem'))} (id {run.get('problem_id')}, "
                              f"{problem.get('kind') or 'problem'}, {problem.get('sense') or 'minimize'})"),
                  ("objective", str(problem.get("objective", "?")))]
+    prob_rows += code_rows(problem)
     cons = constraint_texts(problem)
     prob_rows.append(("constraints", "; ".join(cons) if cons else "none"))
     if problem.get("f_star") is not None:
@@ -70,6 +71,8 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     if run.get("notes"):
         notes = run["notes"]
         result.append(("notes", "\n".join(notes) if isinstance(notes, list) else str(notes)))
+    if run.get("output"):
+        result.append(("output", _tail(run["output"])))
     lineage = []
     if run.get("parent_id"):
         lineage.append(f"warm-started from run {run['parent_id']}")
@@ -81,6 +84,41 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     if chart is not None:
         parts.append(chart)
     return Group(*parts)
+
+
+def _tail(text: str, lines: int = 12) -> Text:
+    rows = text.rstrip("\n").splitlines()
+    shown = "\n".join(rows[-lines:])
+    if len(rows) > lines:
+        shown = f"[... {len(rows) - lines} earlier lines; paola show N --json has all ...]\n" + shown
+    return Text(shown, style="dim")
+
+
+def code_rows(problem: dict) -> list:
+    """For a problem defined by Python code: the file, function and hash, and whether it changed."""
+    import hashlib
+
+    code = problem.get("code") or {}
+    spec = code.get("objective")
+    if not spec:
+        return []
+    rows = []
+    for label, item in (("code", spec), ("gradient", code.get("gradient"))):
+        if not item:
+            continue
+        path = item.get("path", "?")
+        line = Text(f"{path}:{item.get('function')}  sha256 {str(item.get('sha256', ''))[:12]}")
+        try:
+            with open(path, "rb") as fh:
+                current = hashlib.sha256(fh.read()).hexdigest()
+        except OSError:
+            current = None
+        if current is None:
+            line.append("  ⚠ the file is gone (the stored copy is in the problem record)", style="yellow")
+        elif current != item.get("sha256"):
+            line.append("  ⚠ the file has changed since this problem was defined", style="bold yellow")
+        rows.append((label, line))
+    return rows
 
 
 def _violation(run: dict) -> float:

@@ -25,12 +25,16 @@ class Shell:
     """One shell on one store. `run()` is interactive; `run_lines(stream)` reads requests line by line."""
 
     def __init__(self, store=None, model: str | None = None, base_url: str | None = None,
-                 console: Console | None = None, session_factory=None, live: bool | None = None):
+                 console: Console | None = None, session_factory=None, live: bool | None = None,
+                 allow_code: bool = False):
+        from aopt.cli._confirm import confirm_code
+
         self.console = console or Console(highlight=False)
         self.reader = StoreReader(store)
         self.presenter = AgentPresenter(self.console, live=live)
         self.agent = AgentLink(self.reader, model, base_url, on_event=self.presenter,
-                               session_factory=session_factory)
+                               session_factory=session_factory, allow_code=allow_code,
+                               confirm_code=confirm_code(self.console, before=self.presenter.finish))
         self.commands = SlashCommands(self.console, self.reader, self.agent)
         self.failures = 0
         self._run_count: int | None = None

@@ -20,6 +20,8 @@ ALL_TOOLS = build_tools(current_context)
     compare_runs,
     list_algorithms,
     analyze_run,
+    register_function,
+    create_problem_from_code,
 ) = ALL_TOOLS
 
 __all__ = [
@@ -32,11 +34,13 @@ __all__ = [
     "compare_runs",
     "create_problem",
     "current_context",
+    "create_problem_from_code",
     "finalize_optimization_run",
     "get_run",
     "list_algorithms",
     "list_problems",
     "list_runs",
+    "register_function",
     "run_scipy_optimization",
     "start_optimization_run",
     "use_context",

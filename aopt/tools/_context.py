@@ -17,6 +17,8 @@ class Settings:
     """User choices that change what tools may do."""
 
     allow_code: bool = False  # may the model define problems from Python source?
+    # defaults for code objectives' sandbox: eval_timeout (s), run_timeout (s), memory_mb
+    code_limits: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -29,6 +31,9 @@ class Context:
     # called from the recorder's thread about every 0.1 s during an optimization with
     # {"run_id", "n_evaluations", "best_f", "elapsed_s"}; the shell draws its live line from it
     progress: Callable[[dict], None] | None = None
+    # asked before code written by a model runs: confirm_code(source, function) -> bool;
+    # None means no one to ask (a script that enabled allow_code has consented)
+    confirm_code: Callable[[str, str], bool] | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, settings: Settings | None = None) -> "Context":

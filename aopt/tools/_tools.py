@@ -18,7 +18,9 @@ __all__ = ["build_tools", "TOOL_NAMES"]
 TOOL_NAMES = (
     "create_problem", "start_optimization_run", "run_scipy_optimization", "finalize_optimization_run",
     "list_problems", "list_runs", "get_run", "compare_runs", "list_algorithms", "analyze_run",
+    "register_function", "create_problem_from_code",
 )
+CODE_TOOL = "create_problem_from_code"
 
 
 def _guard(call: Callable[[], Any]) -> Any:
@@ -28,29 +30,40 @@ def _guard(call: Callable[[], Any]) -> Any:
         return {"error": {"kind": exc.kind, "message": str(exc)}}
 
 
-def build_tools(context: Context | Callable[[], Context] = current_context) -> list[BaseTool]:
-    """The tools bound to one context (or to a function returning the context to use)."""
-    get = context if callable(context) else (lambda: context)
+def build_tools(context: Context | Callable[[], Context] = current_context,
+                include_code: bool | None = None) -> list[BaseTool]:
+    """The tools bound to one context (or to a function returning the context to use).
+
+    `create_problem_from_code` is offered only when `include_code` is true; by default,
+    when the context's settings allow code (always for the module-level tools, which
+    still refuse unless the settings allow it when called).
+    """
+    if include_code is None:
+        include_code = not isinstance(context, Context) or context.settings.allow_code
+    get = (lambda: context) if isinstance(context, Context) else context
     from aopt.runs import _analysis as views
 
     @tool
     def create_problem(name: str, objective: str, dimension: int | None = None,
                        bounds: list | dict | None = None, constraints: list[str] | None = None,
-                       sense: str = "minimize", description: str = "") -> dict:
+                       sense: str = "minimize", description: str = "", gradient: str | None = None) -> dict:
         """Define an optimization problem and store it; returns its problem_id.
 
         objective: a benchmark name (sphere, rosenbrock, rastrigin, ackley, griewank, schwefel,
         levy, zakharov, styblinski-tang; 2-D: beale, booth, himmelblau, branin, six-hump camel,
         goldstein-price, easom) or an expression such as "(x-3)**2 + y**2" or
-        "sum((x[i]-i)**2 for i in range(5))".
-        dimension: number of variables (benchmarks; default 2).
+        "sum((x[i]-i)**2 for i in range(5))", or a user's Python function "FILE.py:FUNCTION"
+        (or the name it was registered under) taking a vector x.
+        dimension: number of variables (benchmarks default to 2; code objectives need it).
         bounds: [lo, hi] for every variable, a list of [lo, hi] per variable, or {"x": [lo, hi]}.
         constraints: expressions like "x + y >= 1", "x*y == 2".
-        sense: "minimize" or "maximize".
+        sense: "minimize" or "maximize". gradient: "FILE.py:FUNCTION" for a code objective.
         """
         def call():
-            record, problem = get().problems.create(name, objective, dimension, bounds, constraints,
-                                                    sense, description)
+            ctx = get()
+            record, problem = ctx.problems.create(name, objective, dimension, bounds, constraints,
+                                                  sense, description, gradient=gradient,
+                                                  limits=ctx.settings.code_limits or None)
             return {"problem_id": record["id"], **problem.summary()}
         return _guard(call)
 
@@ -167,7 +180,43 @@ def build_tools(context: Context | Callable[[], Context] = current_context) -> l
         and what to try next."""
         return _guard(lambda: views.analyze_run(get().runs, run_id))
 
+    @tool
+    def register_function(name: str, function: str, gradient: str | None = None,
+                          description: str = "") -> dict:
+        """Register a user's Python function ("FILE.py:FUNCTION") under a short name, so
+        later requests can use the name as an objective ("minimize my_cost in 4 dims")."""
+        def call():
+            record = get().problems.register_function(name, function, gradient, description)
+            return {"registered": record["name"], "objective": record["objective"],
+                    "gradient": record.get("gradient")}
+        return _guard(call)
+
+    @tool
+    def create_problem_from_code(name: str, source: str, function: str, dimension: int,
+                                 bounds: list | dict | None = None, constraints: list[str] | None = None,
+                                 sense: str = "minimize", description: str = "") -> dict:
+        """Define a problem whose objective is Python code you write; it runs in a sandbox
+        after the user confirms. source: a module defining `function(x)` that takes a numpy
+        vector of length `dimension` and returns a float (numpy and the standard library only).
+        """
+        def call():
+            ctx = get()
+            if not ctx.settings.allow_code:
+                return {"error": {"kind": "code_not_allowed", "message": (
+                    "running Python code written by the model is switched off. Start paola with "
+                    "--allow-code (or set PAOLA_ALLOW_CODE=1), or define the objective as an "
+                    "expression, a benchmark, or the user's own FILE.py:FUNCTION")}}
+            if ctx.confirm_code is not None and not ctx.confirm_code(source, function):
+                return {"error": {"kind": "code_declined", "message":
+                                  "the user declined to run this code; nothing was created"}}
+            record, problem = ctx.problems.create_from_source(
+                name, source, function, dimension, bounds=bounds, constraints=constraints, sense=sense,
+                description=description, limits=ctx.settings.code_limits or None)
+            return {"problem_id": record["id"], **problem.summary()}
+        return _guard(call)
+
     tools = [create_problem, start_optimization_run, run_scipy_optimization, finalize_optimization_run,
-             list_problems, list_runs, get_run, compare_runs, list_algorithms, analyze_run]
+             list_problems, list_runs, get_run, compare_runs, list_algorithms, analyze_run,
+             register_function, create_problem_from_code]
     assert tuple(t.name for t in tools) == TOOL_NAMES
-    return tools
+    return [t for t in tools if include_code or t.name != CODE_TOOL]
