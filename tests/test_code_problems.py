@@ -117,3 +117,24 @@ def test_spec_errors_name_the_accepted_form(runs, tmp_path):
 def test_dimension_from_bounds(runs, model):
     record, problem = runs.problems.create("c", f"{model}:cost", bounds=[[-2, 2], [-2, 2], [-2, 2]])
     assert problem.dimension == 3 and problem.variables == ["x1", "x2", "x3"]
+
+
+def test_differential_evolution_evaluates_code_in_batches(runs, model, monkeypatch):
+    from aopt.sandbox import Worker
+
+    sizes = []
+    batch = Worker.evaluate_batch
+
+    def spy(self, X):
+        sizes.append(len(X))
+        return batch(self, X)
+
+    monkeypatch.setattr(Worker, "evaluate_batch", spy)
+    r = solve(runs, f"{model}:cost", "differential_evolution",
+              {"dimension": 2, "bounds": [-2, 2], "gradient": f"{model}:grad"}, seed=4,
+              options={"polish": False, "maxiter": 30})
+    assert r["status"] == "completed", r["message"]
+    assert max(sizes) >= 20  # a whole population per round trip
+    assert sum(sizes) <= r["n_evaluations"]
+    assert len(runs.history(r["id"])["f"]) == r["n_evaluations"]
+    assert r["best_f"] < 0.05

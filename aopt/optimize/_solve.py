@@ -96,6 +96,11 @@ def solve_with(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict,
             res = so.minimize(fun, x0, **kwargs)
         elif name == "differential_evolution":
             extra = {"constraints": _nonlinear_constraint(problem)} if problem.constraints else {}
+            batch = getattr(fun, "batch", None)
+            if batch is not None and getattr(problem, "batches", False) and not problem.constraints \
+                    and "updating" not in opts:
+                # one round trip per generation to a code objective's worker
+                fun, extra = batch, {"vectorized": True, "updating": "deferred"}
             res = so.differential_evolution(fun, _finite_bounds(problem), rng=seed, x0=x0,
                                             callback=callback, **extra, **opts)
         elif name == "dual_annealing":

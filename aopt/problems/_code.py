@@ -79,6 +79,10 @@ class CodeRuntime:
     def fun(self, x) -> float:
         return self.worker().evaluate(x)
 
+    def fun_batch(self, X) -> np.ndarray:
+        """Values at the rows of X, in one round trip to the worker."""
+        return self.worker().evaluate_batch(X)
+
     def jac(self, x) -> np.ndarray:
         return self.worker().gradient(x)
 

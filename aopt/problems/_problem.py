@@ -194,6 +194,19 @@ class Problem:
             record["code"] = self.extra["code"]
         return record
 
+    def fun_batch(self, X):
+        """Minimization-form values at the rows of X in one call, when the kind can batch (code); else None."""
+        runtime = self.runtime
+        if runtime is None:
+            return None
+        values = runtime.fun_batch(X)
+        return values if self._sign > 0 else -values
+
+    @property
+    def batches(self) -> bool:
+        """True when evaluating many points at once is cheaper than one by one (a code objective)."""
+        return self.runtime is not None
+
     @property
     def runtime(self):
         """The sandbox runtime of a code problem (None for other kinds)."""

@@ -275,4 +275,19 @@ def _recording_objective(problem, recorder, budget, record_cv, budget_error):
             value = float(f(x))
             record(x, value)
             return inf if value != value else value
+
+    def batch(XT):
+        """Vectorized form (SciPy passes points as the columns of XT); records every point."""
+        X = np.atleast_2d(np.asarray(XT, dtype=float).T)
+        room = budget - recorder.n
+        if room <= 0:
+            raise budget_error()
+        values = np.asarray(problem.fun_batch(X[:room]), dtype=float)
+        for x, value in zip(X[:room], values):
+            record(x, float(value), float(violation(x)) if record_cv else 0.0)
+        if len(X) > room:
+            raise budget_error()
+        return np.where(np.isnan(values), inf, values)
+
+    objective.batch = batch
     return objective
