@@ -269,12 +269,7 @@ def _recording_objective(problem, recorder, budget, record_cv, budget_error):
             record(x, value, float(violation(x)))
             return inf if value != value else value
     else:
-        def objective(x):
-            if recorder.n >= budget:
-                raise budget_error()
-            value = float(f(x))
-            record(x, value)
-            return inf if value != value else value
+        objective = recorder.objective(f, budget, budget_error)
 
     def batch(XT):
         """Vectorized form (SciPy passes points as the columns of XT); records every point."""

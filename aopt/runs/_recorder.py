@@ -11,6 +11,7 @@ summary (evaluation count, best value and point) in the same transaction.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Callable
@@ -36,6 +37,12 @@ class _Batch:
         self.flushed = 0  # evaluations of this batch already in the store
 
 
+def _floats(pieces: list[list[float]]) -> np.ndarray:
+    if len(pieces) == 1:
+        return np.array(pieces[0], dtype=np.float64)
+    return np.concatenate([np.array(p, dtype=np.float64) for p in pieces])
+
+
 class RunRecorder:
     """Buffers the evaluations of one run and flushes them by count and by time.
 
@@ -58,7 +65,6 @@ class RunRecorder:
         self._lock = threading.Lock()  # guards batch rotation and flushing
         self._full: list[_Batch] = []
         self._batch = _Batch(0, with_cv)
-        self.n = 0  # evaluations recorded
         self.n_flushed = 0
         self.best_f = np.inf  # minimization form
         self._best_xb: bytes | None = None
@@ -86,9 +92,44 @@ class RunRecorder:
             batch.cvs.append(cv)
             self._track_constrained(xb, f, cv)
         batch.fs.append(f)  # appended last: a row counts once its value is in
-        self.n += 1
         if len(batch.fs) >= self._chunk:
             self._rotate()
+
+    @property
+    def n(self) -> int:
+        """Evaluations recorded so far."""
+        batch = self._batch
+        return batch.start + len(batch.fs)
+
+    def objective(self, f: Callable, budget: float, budget_error: type) -> Callable:
+        """`f` wrapped to record each call: the hot path of an unconstrained run, kept to a minimum.
+
+        Raises `budget_error` once `budget` evaluations are recorded; a NaN value is
+        recorded as NaN and returned to the optimizer as +inf.
+        """
+        if self._with_cv:
+            raise ValueError("a recorder with constraint violations records through record()")
+        pc, row, chunk, inf = time.perf_counter, self._row_bytes, self._chunk, math.inf
+
+        def objective(x):
+            batch = self._batch
+            fs = batch.fs
+            if batch.start + len(fs) >= budget:
+                raise budget_error()
+            value = float(f(x))
+            xb = x.tobytes()
+            if len(xb) != row:
+                xb = np.asarray(x, dtype=np.float64).reshape(-1).tobytes()
+            batch.xs.append(xb)
+            batch.ts.append(pc())
+            if value < self.best_f:
+                self.best_f, self._best_xb = value, xb
+            fs.append(value)
+            if len(fs) >= chunk:
+                self._rotate()
+            return inf if value != value else value
+
+        return objective
 
     def _track_constrained(self, xb: bytes, f: float, cv: float) -> None:
         if cv <= FEASIBILITY_TOL:
@@ -99,8 +140,9 @@ class RunRecorder:
 
     def _rotate(self) -> None:
         with self._lock:
-            self._full.append(self._batch)
-            self._batch = _Batch(self.n, self._with_cv)
+            full = self._batch
+            self._full.append(full)
+            self._batch = _Batch(full.start + len(full.fs), self._with_cv)
         self._wake.set()
 
     @property
@@ -144,12 +186,9 @@ class RunRecorder:
             d = self.dimension
             X = np.frombuffer(b"".join(b"".join(b.xs[a:z]) for b, a, z in parts),
                               dtype=np.float64).reshape(-1, d)
-            F = np.array([v for b, a, z in parts for v in b.fs[a:z]], dtype=np.float64)
-            T = np.array([v for b, a, z in parts for v in b.ts[a:z]], dtype=np.float64) - self._t0
-            if self._with_cv:
-                CV = np.array([v for b, a, z in parts for v in b.cvs[a:z]], dtype=np.float64)
-            else:
-                CV = np.zeros(len(F))
+            F = _floats([b.fs[a:z] for b, a, z in parts])
+            T = _floats([b.ts[a:z] for b, a, z in parts]) - self._t0
+            CV = _floats([b.cvs[a:z] for b, a, z in parts]) if self._with_cv else np.zeros(len(F))
             start = parts[0][0].start + parts[0][1]
             summary = self.summary()
             summary["n_evaluations"] = start + len(F)
