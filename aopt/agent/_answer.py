@@ -285,6 +285,7 @@ class Answer:
         message = message[:600].rstrip()
         if message and message[-1] not in ".!?":
             message += "."
+        message = re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", message)  # shown as written, not as Markdown
         what = {"create_problem": "define the problem", "start_optimization_run": "start the run",
                 "run_scipy_optimization": "run the optimizer", "finalize_optimization_run": "finalize the run",
                 "get_run": "read the run", "compare_runs": "compare the runs", "analyze_run": "analyze the run",

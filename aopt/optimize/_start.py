@@ -63,4 +63,6 @@ def starting_point(problem, x0=None, parent_x=None, parent_id=None, seed=None
             x[i] = max(0.0, lo[i] + 1.0)
         elif math.isfinite(hi[i]):
             x[i] = min(0.0, hi[i] - 1.0)
+    if not (np.isfinite(lo).any() or np.isfinite(hi).any()):
+        return x, "the origin (no bounds)"
     return x, "centre of the bounds"
