@@ -50,6 +50,10 @@ class AlgorithmInfo:
         }
 
 
+# shgo's simplicial complex has 2**n vertices: 10 variables take about a second, 12 take
+# 13 s and 1 GB before the first evaluation, 20 never return.
+SHGO_MAX_DIMENSION = 10
+
 _TRUST = ("initial_trust_radius", "max_trust_radius", "eta", "gtol", "maxiter", "disp")
 
 _ALGORITHMS: tuple[AlgorithmInfo, ...] = (
@@ -204,6 +208,11 @@ def check_compatible(info: AlgorithmInfo, problem, *, hard_bounds: bool) -> None
         raise IncompatibleAlgorithm(
             f"{info.name} cannot keep to the bounds of problem {problem.name!r}. Use a method that "
             f"handles bounds: L-BFGS-B, TNC, Powell, Nelder-Mead, SLSQP or trust-constr.")
+    if info.name == "shgo" and problem.dimension > SHGO_MAX_DIMENSION:
+        raise IncompatibleAlgorithm(
+            f"shgo triangulates the search box, which grows exponentially with the dimension: problem "
+            f"{problem.name!r} has {problem.dimension} variables and shgo accepts at most "
+            f"{SHGO_MAX_DIMENSION}. Use {_suggest(problem, constrained=has_cons, equality=has_eq)}.")
     if info.needs_hessian and not problem.has_gradient:
         raise IncompatibleAlgorithm(
             f"{info.name} needs exact second derivatives, which problem {problem.name!r} does not "
