@@ -110,6 +110,15 @@ class _Plan:
         listed = yield from self.call("list_runs", {"limit": 1})
         rows = listed.get("runs") or []
         if rows and isinstance(rows[0], dict) and rows[0].get("run_id") is not None:
+            if ref == "best" and rows[0].get("problem"):
+                # nothing in this conversation: the best run of the newest run's problem, ranked by
+                # the store (compare_runs knows whether the problem is maximized)
+                same = yield from self.call("list_runs", {"problem": rows[0]["problem"], "limit": 50})
+                ids = [r["run_id"] for r in same.get("runs") or [] if r.get("best_f") is not None]
+                if len(ids) >= 2:
+                    ranked = yield from self.call("compare_runs", {"run_ids": ids}, soft=True)
+                    if ranked and ranked.get("best_run_id") is not None:
+                        return ranked["best_run_id"]
             return rows[0]["run_id"]
         self.out.ask_run()
         raise _Stop
