@@ -304,3 +304,21 @@ def test_several_processes_share_one_store(tmp_path):
     assert store.count_runs() == 20
     assert all(r["status"] == "completed" for r in store.list_runs(limit=50))
     store.close()
+
+
+def test_a_saddle_start_is_not_called_converged_and_auto_restarts(runs):
+    stuck = run(runs, "x*y*z", "SLSQP", sense="maximize",
+                constraints=["x + y + z <= 3", "x >= 0", "y >= 0", "z >= 0"])
+    assert stuck["best_x"] == [0.0, 0.0, 0.0]
+    assert stuck["converged"] is False
+    assert "start point" in stuck["convergence"]["reason"]
+    auto = run(runs, "x*y*z", "auto", sense="maximize", seed=5,
+               constraints=["x + y + z <= 3", "x >= 0", "y >= 0", "z >= 0"])
+    assert auto["best_f"] == pytest.approx(1.0, abs=1e-6)
+    assert np.allclose(auto["best_x"], [1, 1, 1], atol=1e-3)
+    assert auto["converged"] is True
+
+
+def test_a_true_minimum_at_the_start_is_still_converged(runs):
+    r = run(runs, "x**2 + 3*y**2", "BFGS")  # starts at the origin, which is the minimum
+    assert r["converged"] is True

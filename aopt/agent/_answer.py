@@ -84,6 +84,10 @@ class Answer:
         if "budget" in message or "maximum number" in message or "max" in message and "eval" in message:
             return text + (f" It ran out of evaluations: try `continue run {rid} with {algorithm} and 5000 "
                            f"evaluations`.")
+        if "never left its start point" in message:
+            return text + (f" It stopped on its start point, which is flat or a saddle: try another start, "
+                           f"e.g. `try it again with {algorithm} and seed 1`, or `auto`, which restarts "
+                           f"from other points.")
         if multimodal and algorithm not in GLOBAL_ALGORITHMS:
             name = str(problem.get("name") or bench)
             return text + (f" The problem has many local minima, so a global method is a better bet: "

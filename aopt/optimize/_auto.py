@@ -74,7 +74,7 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
         if best is None:
             break
         bx, bf = best
-        if verify(problem, bx, bf)["converged"]:
+        if verify(problem, bx, bf, start=x0 if k == 0 else None)["converged"]:
             break
         if k == 0 and problem.constraints and problem.has_gradient:
             info = get_algorithm("trust-constr")

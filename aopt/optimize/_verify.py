@@ -8,7 +8,9 @@ The rule (documented in the README):
   central differences (these check evaluations are recorded with the run);
 - for a problem with a known optimum f* (the benchmarks), the gap |f - f*| must be
   <= 1e-4 * max(1, |f*|), or f must be below f*. A stationary point with a larger gap is
-  reported as a local minimum, not as converged.
+  reported as a local minimum, not as converged;
+- an optimizer that stopped on its own start point is converged only if the curvature
+  there shows a minimum (the Hessian is positive definite), so a saddle start is caught.
 """
 
 from __future__ import annotations
@@ -69,8 +71,29 @@ def _kkt_residual(problem, x: np.ndarray, grad: np.ndarray) -> float:
     return float(np.max(np.abs(grad - A @ fit.x)))
 
 
-def verify(problem, x, f_min: float, fun=None) -> dict:
+def _stalled_at_flat_start(problem, x: np.ndarray, start) -> bool:
+    """True when the point is the start itself and the curvature there does not show a minimum.
+
+    An optimizer started exactly on a stationary point that is not a minimum (the
+    origin of -x*y*z, a saddle) stops at once; first-order checks pass there.
+    """
+    if start is None or problem.hess is None or x.size > 200:
+        return False
+    start = np.asarray(start, dtype=float)
+    if start.shape != x.shape or not np.allclose(x, start, rtol=0, atol=1e-12):
+        return False
+    with np.errstate(all="ignore"):
+        H = np.asarray(problem.hess(x), dtype=float)
+    if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
+        return False
+    return float(np.linalg.eigvalsh(0.5 * (H + H.T)).min()) <= 1e-8
+
+
+def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     """Check a candidate point; `f_min` is the objective in minimization form.
+
+    `start` (the run's start point) lets the check notice an optimizer that never
+    left a flat or saddle start point: that is not reported as converged.
 
     `fun` evaluates the objective when the problem has no gradient (pass the run's
     recording objective so that these calls are counted and kept).
@@ -116,7 +139,10 @@ def verify(problem, x, f_min: float, fun=None) -> dict:
             facts["reason"] = (f"not converged: gap to the known optimum f*={f_star:.6g} is {gap:.3g} "
                                f"and the {kind} is {residual:.3g}")
         return facts
-    if stationary:
+    if stationary and _stalled_at_flat_start(problem, x, start):
+        facts["reason"] = ("the optimizer never left its start point, where the gradient vanishes but the "
+                           "curvature shows no minimum (a saddle or flat point): give another x0 or a seed")
+    elif stationary:
         facts["converged"] = True
         facts["reason"] = f"{kind} {residual:.2g} <= tolerance and the point is feasible"
     else:

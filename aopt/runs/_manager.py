@@ -137,7 +137,7 @@ class RunManager:
             with np.errstate(all="ignore"):
                 best = _best(recorder)
                 try:
-                    facts = (verify(problem, best[0], best[1], fun=check) if best is not None
+                    facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
                              else _unverified("no evaluation was recorded", origin))
                 except Exception as exc:  # user code failing during the check
                     facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
