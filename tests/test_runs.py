@@ -322,3 +322,12 @@ def test_a_saddle_start_is_not_called_converged_and_auto_restarts(runs):
 def test_a_true_minimum_at_the_start_is_still_converged(runs):
     r = run(runs, "x**2 + 3*y**2", "BFGS")  # starts at the origin, which is the minimum
     assert r["converged"] is True
+
+
+def test_a_saddle_found_by_the_optimizer_is_not_converged(runs):
+    # from this start SLSQP lands on (x, 0, 0): stationary, feasible, but y = z = t > 0 increases x*y*z
+    r = run(runs, "x*y*z", "SLSQP", sense="maximize", seed=2,
+            constraints=["x + y + z <= 3", "x >= 0", "y >= 0", "z >= 0"])
+    assert r["best_f"] == pytest.approx(0.0, abs=1e-12)
+    assert r["converged"] is False
+    assert "saddle" in r["convergence"]["reason"]

@@ -10,7 +10,9 @@ The rule (documented in the README):
   <= 1e-4 * max(1, |f*|), or f must be below f*. A stationary point with a larger gap is
   reported as a local minimum, not as converged;
 - an optimizer that stopped on its own start point is converged only if the curvature
-  there shows a minimum (the Hessian is positive definite), so a saddle start is caught.
+  there shows a minimum (the Hessian is positive definite), so a saddle start is caught;
+- a point where the Lagrangian curves downward along a direction the active constraints
+  allow is a saddle, not converged (checked up to 200 variables).
 """
 
 from __future__ import annotations
@@ -41,34 +43,99 @@ def _gradient(problem, x: np.ndarray, fun) -> np.ndarray:
     return g
 
 
-def _kkt_residual(problem, x: np.ndarray, grad: np.ndarray) -> float:
-    """Inf-norm of grad - sum(lambda_i * grad c_i) over active constraints, lambda >= 0 for inequalities."""
-    rows, lower = [], []
+def _active_set(problem, x: np.ndarray):
+    """Gradients of the active constraints and bounds (as rows of g(x) >= 0 / h(x) = 0), with
+    their multipliers' lower limits (0 for inequalities, -inf for equalities) and the
+    constraints they came from (None for a bound)."""
+    rows, lower, sources = [], [], []
     for c in problem.constraints:
         value = float(c.fun(x))
         if c.kind == "eq" or value <= _ACTIVE_TOL * (1 + abs(value)):
             rows.append(np.asarray(c.jac(x), dtype=float))
             lower.append(-np.inf if c.kind == "eq" else 0.0)
+            sources.append(c)
     n = x.size
     for i, (lo, hi) in enumerate(problem.bounds):
         scale = _ACTIVE_TOL * (1 + abs(x[i]))
-        if math.isfinite(lo) and x[i] - lo <= scale:
-            e = np.zeros(n)
-            e[i] = 1.0  # x_i - lo >= 0
-            rows.append(e)
-            lower.append(0.0)
-        if math.isfinite(hi) and hi - x[i] <= scale:
-            e = np.zeros(n)
-            e[i] = -1.0  # hi - x_i >= 0
-            rows.append(e)
-            lower.append(0.0)
+        for active, sign in ((math.isfinite(lo) and x[i] - lo <= scale, 1.0),
+                             (math.isfinite(hi) and hi - x[i] <= scale, -1.0)):
+            if active:
+                e = np.zeros(n)
+                e[i] = sign  # x_i - lo >= 0, or hi - x_i >= 0
+                rows.append(e)
+                lower.append(0.0)
+                sources.append(None)
+    return rows, lower, sources
+
+
+def _kkt(problem, x: np.ndarray, grad: np.ndarray):
+    """(residual, active rows, multipliers, sources): the inf-norm of grad - sum(lambda_i grad c_i)
+    over active constraints, with lambda >= 0 for inequalities."""
+    rows, lower, sources = _active_set(problem, x)
     if not rows:
-        return float(np.max(np.abs(grad))) if grad.size else 0.0
+        return (float(np.max(np.abs(grad))) if grad.size else 0.0), None, None, []
     from scipy.optimize import lsq_linear
 
     A = np.array(rows).T  # n x m: grad = A @ lambda
-    fit = lsq_linear(A, grad, bounds=(np.array(lower), np.full(len(rows), np.inf)))
-    return float(np.max(np.abs(grad - A @ fit.x)))
+    fit = lsq_linear(A, grad, bounds=(np.array(lower), np.full(len(rows), np.inf)),
+                     method="bvls" if len(rows) <= 500 else "trf")
+    return float(np.max(np.abs(grad - A @ fit.x))), A, fit.x, sources
+
+
+def _fd_matrix(jac, x: np.ndarray) -> np.ndarray:
+    n = x.size
+    H = np.empty((n, n))
+    for i in range(n):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        H[:, i] = (np.asarray(jac(up), dtype=float) - np.asarray(jac(down), dtype=float)) / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
+    """True when the Lagrangian curves downward along a direction the constraints allow.
+
+    Directions must keep every active constraint with a positive multiplier (and every
+    equality) at first order; along active constraints with a zero multiplier they may
+    only move inward. Only a direction proven feasible counts, so a true minimum is
+    never reported as a saddle.
+    """
+    if problem.hess is None or x.size > 200:
+        return False
+    with np.errstate(all="ignore"):
+        H = np.asarray(problem.hess(x), dtype=float)
+        if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
+            return False
+        H = 0.5 * (H + H.T)
+        keep = np.ones(x.size, dtype=bool)
+        strong, weak = [], []
+        if A is not None:
+            scale = 1e-7 * max(1.0, float(np.max(np.abs(A @ lam))) if lam.size else 1.0)
+            for j, c in enumerate(sources):
+                positive = lam[j] > scale or (c is not None and c.kind == "eq")
+                (strong if positive else weak).append(A[:, j])
+                if positive and c is not None and lam[j] != 0:
+                    H = H - lam[j] * _fd_matrix(c.jac, x)
+        if not np.all(np.isfinite(H)):
+            return False
+        if strong:
+            from scipy.linalg import null_space
+
+            Z = null_space(np.array(strong))
+        else:
+            Z = np.eye(x.size)[:, keep]
+        if Z.shape[1] == 0:
+            return False
+        values, vectors = np.linalg.eigh(Z.T @ H @ Z)
+    if values[0] >= -1e-6 * max(1.0, float(np.max(np.abs(values)))):
+        return False
+    d = Z @ vectors[:, 0]
+    for direction in (d, -d):
+        if all(float(w @ direction) >= -1e-9 for w in weak):
+            return True
+    return False
 
 
 def _stalled_at_flat_start(problem, x: np.ndarray, start) -> bool:
@@ -111,8 +178,10 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     facts["max_violation"] = violation
     with np.errstate(all="ignore"):
         grad = _gradient(problem, x, fun)
+    A = lam = None
+    sources: list = []
     if np.all(np.isfinite(grad)):
-        residual = _kkt_residual(problem, x, grad)
+        residual, A, lam, sources = _kkt(problem, x, grad)
     else:
         residual = math.inf
     facts["kkt_residual"] = residual if math.isfinite(residual) else None
@@ -139,7 +208,14 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
             facts["reason"] = (f"not converged: gap to the known optimum f*={f_star:.6g} is {gap:.3g} "
                                f"and the {kind} is {residual:.3g}")
         return facts
-    if stationary and _stalled_at_flat_start(problem, x, start):
+    try:
+        saddle = stationary and _saddle_direction(problem, x, A, lam, sources)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        saddle = False  # a curvature check that cannot be computed proves nothing
+    if saddle:
+        facts["reason"] = ("a saddle point, not a minimum: the objective curves downward along a direction "
+                           "the constraints allow; try another x0, a seed, or auto (which restarts)")
+    elif stationary and _stalled_at_flat_start(problem, x, start):
         facts["reason"] = ("the optimizer never left its start point, where the gradient vanishes but the "
                            "curvature shows no minimum (a saddle or flat point): give another x0 or a seed")
     elif stationary:
