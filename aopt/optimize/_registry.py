@@ -220,6 +220,10 @@ def check_compatible(info: AlgorithmInfo, problem, *, hard_bounds: bool) -> None
 
 
 _NUMERIC_OK = (int, float)
+# Whole-number options end in C ints; those that size arrays are capped lower: a population of
+# 10**8 allocated gigabytes before the first evaluation, and shgo with n=10**9 never returned.
+_MAX_COUNT = 2**31 - 1
+_MAX_SIZE = {"popsize": 1_000, "n": 10_000, "maxcor": 1_000}
 
 
 def validate_options(info: AlgorithmInfo, options: dict | None) -> dict:
@@ -240,8 +244,12 @@ def validate_options(info: AlgorithmInfo, options: dict | None) -> dict:
             raise InvalidInput(f"option {key!r} must be a finite number; got {value!r}")
         if key in ("maxiter", "maxfev", "maxfun", "niter", "popsize", "n", "iters", "maxcor", "maxls",
                    "maxCGit", "minfev", "interval", "niter_success", "subproblem_maxiter"):
+            top = _MAX_SIZE.get(key, _MAX_COUNT)
             if isinstance(value, bool) or not isinstance(value, _NUMERIC_OK) or value != int(value) or value < 1:
                 raise InvalidInput(f"option {key!r} must be a positive whole number; got {value!r}")
+            if value > top:
+                raise InvalidInput(f"option {key!r} must be at most {top:,}; got {value!r}"
+                                   + (" (it sizes what is held in memory)" if key in _MAX_SIZE else ""))
             value = int(value)
         clean[key] = value
     return clean
