@@ -82,6 +82,8 @@ class RunManager:
                                    solve_with, starting_point, validate_options, verify)
         from aopt.runs._recorder import RunRecorder
 
+        import scipy.optimize  # noqa: F401 - loaded before the clock starts, not inside the first evaluation
+
         run_id = _run_id(run_id)
         run = self.get(run_id)
         if run["status"] != "running" or run.get("finished_at") or run.get("n_evaluations"):
