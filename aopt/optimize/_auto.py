@@ -8,9 +8,12 @@ The rule (also in the README):
 3. Otherwise bounds: L-BFGS-B; no bounds: BFGS. (Exact gradients are used when the
    problem has them; otherwise SciPy's finite differences, which are recorded.)
 4. Restarts: while the result does not verify as converged and budget remains,
-   up to 3 restarts: first the same method from the best point so far, then from
-   points drawn uniformly in the bounds (or around the best point when unbounded)
-   with the run's recorded seed.
+   up to 5 more attempts. With finite bounds and no constraints: the local method
+   from the best point so far, then differential_evolution and dual_annealing in
+   turn over the whole box (after a global first try: dual_annealing and a larger
+   differential_evolution in turn). Otherwise the same method from
+   the best point, then from points drawn uniformly in the bounds (or around the
+   best point when unbounded). Every random draw comes from the run's recorded seed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from aopt.optimize._verify import verify
 
 __all__ = ["choose_auto", "run_auto", "MAX_RESTARTS"]
 
-MAX_RESTARTS = 3
+MAX_RESTARTS = 5
 
 
 def choose_auto(problem) -> tuple[str, str]:
@@ -53,6 +56,17 @@ def _restart_point(problem, best_x: np.ndarray, rng: np.random.Generator, k: int
     return np.clip(x, lo, hi)
 
 
+def _next_step(problem, first: str, k: int, global_ok: bool) -> str:
+    """What restart k (0-based) of `auto` does: "best", "random", "trust-constr" or a global method."""
+    if problem.constraints:
+        return "trust-constr" if k == 0 and problem.has_gradient else "random"
+    if not global_ok:
+        return "best" if k == 0 else "random"
+    if first == "differential_evolution":
+        return ("dual_annealing", "differential_evolution")[k % 2]
+    return "best" if k == 0 else ("differential_evolution", "dual_annealing")[(k - 1) % 2]
+
+
 def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool
              ) -> tuple[list[Outcome], str]:
     """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
@@ -67,6 +81,7 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
     out = solve_with(info, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
     outcomes.append(out)
     account = f"auto chose {first} ({why})"
+    local = info
     for k in range(MAX_RESTARTS):
         if out.stopped_by_budget:
             break
@@ -76,17 +91,23 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
         bx, bf = best
         if verify(problem, bx, bf, start=x0 if k == 0 else None)["converged"]:
             break
-        if k == 0 and problem.constraints and problem.has_gradient:
-            info = get_algorithm("trust-constr")
-            start = bx.copy()
+        options = {}
+        global_ok = problem.has_finite_bounds and not problem.constraints
+        step = _next_step(problem, local.name, k, global_ok)
+        if step == "trust-constr":
+            info, start = get_algorithm("trust-constr"), bx.copy()
             account += "; trust-constr continued from the best point"
-        elif info.name == "differential_evolution":
-            start = bx.copy()
+        elif step in ("differential_evolution", "dual_annealing"):
+            # search the whole box again, seeded anew, keeping the best point so far in play
+            info, start = get_algorithm(step), bx.copy()
             seed = int(rng.integers(2**31))
-            account += f"; restarted differential_evolution (seed {seed})"
+            if step == "differential_evolution" and local.name == step:
+                options = {"popsize": 30, "tol": 1e-8}
+            account += f"; then {step} (seed {seed})"
         else:
-            start = _restart_point(problem, bx, rng, k)
-            account += f"; restart {k + 1} of {info.name}" + (" from the best point" if k == 0 else "")
+            info = local
+            start = _restart_point(problem, bx, rng, k if step == "random" else 0)
+            account += f"; restart {k + 1} of {info.name}" + (" from the best point" if step == "best" else "")
         out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
         outcomes.append(out)
     return outcomes, account
