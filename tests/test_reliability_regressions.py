@@ -38,3 +38,40 @@ def test_huge_size_options_are_refused_before_they_allocate_or_overflow(runs, al
     with pytest.raises(InvalidInput, match=match):
         runs.execute(run_id, options=options, max_evaluations=50)
     assert runs.execute(run_id, options={next(iter(options)): 5}, max_evaluations=50)["status"] == "completed"
+
+
+@pytest.mark.parametrize("tool, args", [
+    ("get_run", {"run_id": 10**100}), ("analyze_run", {"run_id": 2**63}),
+    ("finalize_optimization_run", {"run_id": 2**64}), ("start_optimization_run", {"problem_id": 2**70}),
+    ("start_optimization_run", {"problem_id": "p", "parent_run_id": 2**64}),
+    ("list_runs", {"problem": str(10**30)}), ("compare_runs", {"run_ids": [2**63, 1]}),
+    ("run_scipy_optimization", {"run_id": 2**63 + 5}),
+])
+def test_ids_beyond_sqlite_integers_are_invalid_input_not_overflow_error(tmp_path, tool, args):
+    # the fuzzer's first find: OverflowError ("Python int too large to convert to SQLite INTEGER")
+    from aopt.tools import Context, build_tools
+
+    ctx = Context.open(tmp_path / "store")
+    tools = {t.name: t for t in build_tools(ctx)}
+    tools["create_problem"].invoke({"name": "p", "objective": "sphere"})
+    out = tools[tool].invoke(args)
+    assert out["error"]["kind"] == "invalid_input" and "below 2**63" in out["error"]["message"]
+    ctx.close()
+
+
+def test_slash_show_with_a_huge_run_number_is_an_error_line(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from aopt.cli._commands import SlashCommands
+    from aopt.cli._records import StoreReader
+
+    store = SQLiteStore(tmp_path / "s")
+    manager = RunManager(store)
+    manager.problems.create("p", "sphere")
+    manager.start_run("p", "BFGS")
+    out = io.StringIO()
+    commands = SlashCommands(Console(file=out, width=80, color_system=None), StoreReader(store=store))
+    assert commands.run("/show " + "9" * 100) is False
+    assert "error: run id must be a whole number below 2**63; got a number of 100 digits" in out.getvalue()

@@ -25,6 +25,9 @@ def _whole(value, what: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
+        if not -2**63 <= value < 2**63:  # SQLite's integers are 64-bit
+            shown = str(value) if len(str(value)) <= 24 else f"a number of {len(str(abs(value)))} digits"
+            raise InvalidInput(f"{what} must be a whole number below 2**63; got {shown}")
         return value
     raise InvalidInput(f"{what} must be a whole number; got {value!r}")
 
