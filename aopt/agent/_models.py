@@ -193,8 +193,24 @@ def explain_model_error(exc: BaseException, model_name: str, base_url: str | Non
     if code == 400 or "BadRequest" in name or "InvalidRequest" in name or "ContextOverflow" in name:
         return ModelError(f"{server} rejected the request for {model_name} ({code or 400}): {detail}. "
                           "If the conversation is long, /clear starts a new one")
+    if _bad_tool_call_arguments(exc):
+        return ModelError(f"{model_name} sent a tool call whose arguments are not a JSON object of named "
+                          "arguments (e.g. a list or a number), so the request stopped there; ask again, "
+                          "or try another model with /model")
     from langchain_core.exceptions import ModelError as LCModelError
 
     if isinstance(exc, LCModelError) or (code is not None and code >= 400):
         return ModelError(f"the model call to {model_name} failed: {detail}")
     return None
+
+
+def _bad_tool_call_arguments(exc: BaseException) -> bool:
+    """The provider's reply could not become a message: a tool call's arguments were JSON but not
+    an object (langchain-openai builds the AIMessage, and pydantic refuses `args=[1, 2]`)."""
+    errors = getattr(exc, "errors", None)
+    if type(exc).__name__ != "ValidationError" or not callable(errors):
+        return False
+    try:
+        return any(str(e.get("loc", ("",))[0]) in ("tool_calls", "invalid_tool_calls") for e in errors())
+    except Exception:  # noqa: BLE001
+        return False
