@@ -70,6 +70,9 @@ class RunRecorder:
         self._best_xb: bytes | None = None
         self.best_cv = np.inf
         self._t0 = time.perf_counter()
+        # When the next flush is due at the latest: a CPU-bound optimizer can starve the thread of
+        # the GIL for a second, so past this the hot path flushes itself (see _flush_late).
+        self._due = self._t0 + 1.5 * flush_interval
         self._wake = threading.Event()
         self._stop = False
         self._error: BaseException | None = None
@@ -84,7 +87,8 @@ class RunRecorder:
         if len(xb) != self._row_bytes:
             xb = np.asarray(x, dtype=np.float64).reshape(-1).tobytes()
         batch.xs.append(xb)
-        batch.ts.append(time.perf_counter())
+        now = time.perf_counter()
+        batch.ts.append(now)
         if batch.cvs is None:
             if f < self.best_f:
                 self.best_f, self._best_xb = f, xb
@@ -94,6 +98,20 @@ class RunRecorder:
         batch.fs.append(f)  # appended last: a row counts once its value is in
         if len(batch.fs) >= self._chunk:
             self._rotate()
+        if now > self._due:
+            self._flush_late()
+
+    def _flush_late(self) -> None:
+        """The background flush is overdue (starved of the GIL): write from the caller's thread."""
+        if not self._lock.acquire(blocking=False):
+            self._due = time.perf_counter() + self._interval  # a flush is under way
+            return
+        self._lock.release()
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - kept and re-raised by close(), as the thread's are
+            self._error = exc
+            self._due = math.inf
 
     @property
     def n(self) -> int:
@@ -121,12 +139,15 @@ class RunRecorder:
             if len(xb) != row:
                 xb = np.asarray(x, dtype=np.float64).reshape(-1).tobytes()
             batch.xs.append(xb)
-            batch.ts.append(pc())
+            now = pc()
+            batch.ts.append(now)
             if value < self.best_f:
                 self.best_f, self._best_xb = value, xb
             fs.append(value)
             if len(fs) >= chunk:
                 self._rotate()
+            if now > self._due:
+                self._flush_late()
             return inf if value != value else value
 
         return objective
@@ -175,6 +196,7 @@ class RunRecorder:
     def flush(self) -> None:
         """Write every recorded evaluation not yet in the store (thread-safe)."""
         with self._lock:
+            self._due = time.perf_counter() + 1.5 * self._interval
             parts = []
             for batch in self._full + [self._batch]:
                 n = len(batch.fs)  # rows with a value are complete in every list
