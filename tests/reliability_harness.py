@@ -425,6 +425,7 @@ from aopt.runs import RunManager, _recorder
 from aopt.storage import SQLiteStore
 from aopt.storage._connection import SQLiteDatabase
 
+import scipy.optimize  # noqa: F401 - imported before any run, so a run evaluates from its first instant
 store = SQLiteStore(store_dir)
 runs = RunManager(store)
 Recorder = _recorder.RunRecorder
@@ -552,7 +553,7 @@ def crash_trial(store_dir, phase: str, seed: int, known: dict) -> dict:
         if phase == "run" and killed_at is not None:
             (run_id, wall0), = clocks.items()
             h = store.load_evaluations(run_id)
-            assert len(h["t"]) > 0, "a run killed after 0.15 s has no flushed evaluation"
+            assert len(h["t"]) > 0, f"a run killed {killed_at - wall0:.3f} s in has no flushed evaluation: {events}"
             missing = killed_at - (wall0 + float(h["t"][-1]))
             assert store.get_run(run_id)["status"] == "interrupted"
         if phase == "flush":
@@ -672,3 +673,194 @@ def reader_beside_writer(store_dir, budget: int = 200_000, read: bool = True) ->
     stored = check_store(store_dir)
     assert stored[result["run_id"]] == budget
     return {"reads": reads, "writer_seconds": result["seconds"], "evaluations": budget}
+
+
+# -- the disk: read-only, full, corrupted, newer -------------------------------------------------
+
+
+def make_store_with_runs(folder, n_runs: int = 3) -> dict:
+    """A closed store holding `n_runs` completed runs; returns {run_id: evaluations}."""
+    from aopt.runs import RunManager
+    from aopt.storage import SQLiteStore
+
+    with SQLiteStore(folder) as store:
+        runs = RunManager(store)
+        rec, _ = runs.problems.create("kept", "rosenbrock", dimension=3)
+        for _ in range(n_runs):
+            runs.execute(runs.start_run(rec["id"], "L-BFGS-B"), max_evaluations=150)
+    return check_store(folder)
+
+
+def digest(folder) -> str:
+    import hashlib
+
+    return hashlib.sha256((Path(folder) / "paola.db").read_bytes()).hexdigest()
+
+
+OPEN_AND_WRITE = r"""
+import json, sys
+from aopt.errors import PaolaError
+try:
+    from aopt.tools import Context, build_tools
+    ctx = Context.open(sys.argv[1])
+    tools = {t.name: t for t in build_tools(ctx)}
+    outs = [tools["list_runs"].invoke({}), tools["create_problem"].invoke({"name": "new", "objective": "sphere"})]
+    run = tools["start_optimization_run"].invoke({"problem_id": "kept", "algorithm": "dual_annealing"})
+    outs.append(run)
+    if "run_id" in run:  # annealing restarts until the budget is spent: about 5 MB of evaluations
+        outs.append(tools["run_scipy_optimization"].invoke({"run_id": run["run_id"], "max_evaluations": 100000,
+                                                            "options": {"maxiter": 10**6}, "seed": 1}))
+    errors = [o["error"] for o in outs if "error" in o]
+    print(json.dumps({"errors": errors}))
+except PaolaError as exc:
+    print(json.dumps({"errors": [{"kind": exc.kind, "message": str(exc)}]}))
+"""
+
+
+def _ran(proc) -> dict:
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _first_store_error(result: dict, fault: str) -> str:
+    errors = result["errors"]
+    assert errors, f"{fault}: everything succeeded"
+    assert all(e["kind"] == "store_error" for e in errors), errors
+    return errors[0]["message"]
+
+
+def can_unshare() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def fault_read_only(folder) -> dict:
+    """The store folder on a read-only bind mount (root ignores permissions, so chmod is not enough)."""
+    folder = Path(folder).resolve()
+    kept = make_store_with_runs(folder)
+    before = digest(folder)
+    if can_unshare():
+        script = (f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && "
+                  f"{sys.executable} -c \"$CHILD\" {folder}")
+        proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=str(ROOT),
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "CHILD": OPEN_AND_WRITE})
+        how = "read-only bind mount"
+    else:
+        os.chmod(folder, 0o755)
+        os.chmod(folder / "paola.db", 0o644)
+        proc = python(OPEN_AND_WRITE, folder, preexec=lambda: (os.setgid(65534), os.setuid(65534)))
+        how = "another user (nobody)"
+    message = _first_store_error(_ran(proc), "read-only")
+    assert digest(folder) == before
+    check_store(folder, expect_runs=kept)
+    return {"fault": f"read-only store folder ({how})", "message": message}
+
+
+FSIZE_CHILD = r"""
+import resource, signal, sys, os
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+""" + OPEN_AND_WRITE
+
+
+def fault_full_disk_fsize(folder) -> dict:
+    """A full disk as RLIMIT_FSIZE: the database may grow by only 64 KiB."""
+    folder = Path(folder).resolve()
+    kept = make_store_with_runs(folder)
+    size = (folder / "paola.db").stat().st_size
+    proc = python(FSIZE_CHILD.replace("sys.argv[1]", "sys.argv[1]"), folder, size + 65536)
+    message = _first_store_error(_ran(proc), "full disk")
+    check_store(folder, expect_runs=kept)
+    return {"fault": "full disk (RLIMIT_FSIZE, 64 KiB to grow)", "message": message}
+
+
+TMPFS_VERIFY = r"""
+import json, sys
+sys.path.insert(0, ".")
+from tests.reliability_harness import check_store
+kept = {int(k): v for k, v in json.loads(sys.argv[2]).items()}
+print(json.dumps({"stored": len(check_store(sys.argv[1], expect_runs=kept))}))
+"""
+
+TMPFS_MAKE = r"""
+import json, sys
+sys.path.insert(0, ".")
+from tests.reliability_harness import make_store_with_runs
+print(json.dumps(make_store_with_runs(sys.argv[1])))
+"""
+
+
+def fault_full_disk_tmpfs(folder) -> dict | None:
+    """A really full disk: a 2 MiB tmpfs in a private mount namespace (None when not permitted)."""
+    if not can_unshare():
+        return None
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    store = folder / "store"
+    py = sys.executable
+    script = (f"mount -t tmpfs -o size=2m tmpfs {folder} && "
+              f"kept=$({py} -c \"$MAKE\" {store} | tail -1) && "
+              f"{py} -c \"$WRITE\" {store} && "
+              f"{py} -c \"$VERIFY\" {store} \"$kept\"")
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MAKE": TMPFS_MAKE, "WRITE": OPEN_AND_WRITE, "VERIFY": TMPFS_VERIFY})
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+    lines = [json.loads(line) for line in proc.stdout.strip().splitlines() if line.startswith("{")]
+    write = next(r for r in lines if "errors" in r)
+    message = _first_store_error(write, "full tmpfs")
+    assert lines[-1]["stored"] >= 3
+    return {"fault": "full disk (2 MiB tmpfs)", "message": message}
+
+
+def fault_corrupted(folder, how: str) -> dict:
+    """Damage the closed database file (`header`, `pages` or `truncated`); paola must refuse it untouched."""
+    folder = Path(folder).resolve()
+    make_store_with_runs(folder, n_runs=6)
+    db = folder / "paola.db"
+    data = bytearray(db.read_bytes())
+    if how == "header":
+        data[:16] = b"definitely not s"
+    elif how == "pages":
+        for page in range(1, len(data) // 4096):
+            data[page * 4096 + 7: page * 4096 + 700] = os.urandom(693)
+    elif how == "truncated":
+        data = data[: len(data) // 2 + 123]
+    db.write_bytes(bytes(data))
+    before = digest(folder)
+    message = _first_store_error(_ran(python(OPEN_AND_WRITE, folder)), f"corrupted ({how})")
+    assert digest(folder) == before, "paola modified a corrupted store"
+    assert not (folder / "paola.db-wal").exists() or (folder / "paola.db-wal").stat().st_size == 0
+    return {"fault": f"corrupted database ({how})", "message": message}
+
+
+def fault_newer_schema(folder) -> dict:
+    folder = Path(folder).resolve()
+    kept = make_store_with_runs(folder)
+    con = sqlite3.connect(str(folder / "paola.db"))
+    con.execute("INSERT INTO schema_version (version, applied_at) VALUES (99, 'the future')")
+    con.commit()
+    con.close()
+    before = digest(folder)
+    message = _first_store_error(_ran(python(OPEN_AND_WRITE, folder)), "newer schema")
+    assert "newer paola" in message and digest(folder) == before
+    con = sqlite3.connect(str(folder / "paola.db"))
+    con.execute("DELETE FROM schema_version WHERE version = 99")
+    con.commit()
+    con.close()
+    check_store(folder, expect_runs=kept)  # nothing else changed
+    return {"fault": "store from a newer schema", "message": message}
+
+
+def all_faults(base) -> list[dict]:
+    base = Path(base)
+    out = [fault_read_only(base / "ro"), fault_full_disk_fsize(base / "fsize")]
+    tmpfs = fault_full_disk_tmpfs(base / "tmpfs")
+    if tmpfs is not None:
+        out.append(tmpfs)
+    out += [fault_corrupted(base / f"corrupt-{how}", how) for how in ("header", "pages", "truncated")]
+    out.append(fault_newer_schema(base / "newer"))
+    return out
