@@ -98,3 +98,24 @@ def test_an_overdue_flush_is_done_by_the_hot_path_itself(runs):
     assert recorder.n_flushed >= 6 and len(runs.store.load_evaluations(run_id)["f"]) >= 6
     recorder.close()
     assert len(runs.store.load_evaluations(run_id)["f"]) == 7
+
+
+def test_a_damaged_database_with_invalid_text_is_a_store_error(tmp_path, monkeypatch):
+    # random bytes over the pages made sqlite3 raise UnicodeDecodeError on opening, which escaped
+    import sqlite3
+
+    from aopt.errors import StoreError
+    from aopt.storage import _connection
+
+    SQLiteStore(tmp_path / "s").close()
+
+    class Garbled(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA synchronous"):
+                raise UnicodeDecodeError("utf-8", b"\x95", 0, 1, "invalid start byte")
+            return super().execute(sql, *args)
+
+    real = sqlite3.connect
+    monkeypatch.setattr(_connection.sqlite3, "connect", lambda *a, **k: real(*a, **k, factory=Garbled))
+    with pytest.raises(StoreError, match="not valid UTF-8, so the file is damaged"):
+        SQLiteStore(tmp_path / "s")

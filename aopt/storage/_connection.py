@@ -23,6 +23,8 @@ __all__ = ["SQLiteDatabase", "DB_NAME"]
 
 DB_NAME = "paola.db"
 _HEADER = b"SQLite format 3\x00"
+_DAMAGED = ("it holds text that is not valid UTF-8, so the file is damaged; it was left untouched. "
+            "Restore it from a backup or choose another store with --store or AOPT_STORE")
 _PAGE_SIZE = 16384  # fewer overflow pages for the evaluation blobs
 _T = TypeVar("_T")
 
@@ -116,6 +118,8 @@ class SQLiteDatabase:
             con.execute("PRAGMA cache_size = -16000")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.file}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # sqlite3 decoding text of a damaged file
+            raise StoreError(f"cannot open the store {self.file}: {_DAMAGED}") from exc
         self._local.con, self._local.pid = con, pid
         with self._lock:
             ended = [c for p, t, c in self._connections if p == pid and not t.is_alive()]
@@ -156,6 +160,9 @@ class SQLiteDatabase:
             except sqlite3.Error as exc:
                 self._rollback(con, began)
                 raise StoreError(f"store {self.file}: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                self._rollback(con, began)
+                raise StoreError(f"store {self.file}: {_DAMAGED}") from exc
             except BaseException:
                 self._rollback(con, began)
                 raise
