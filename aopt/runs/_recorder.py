@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from aopt.errors import InvalidInput
+
 __all__ = ["RunRecorder", "FEASIBILITY_TOL"]
 
 FEASIBILITY_TOL = 1e-6
@@ -162,8 +164,9 @@ class RunRecorder:
     def _rotate(self) -> None:
         with self._lock:
             full = self._batch
-            self._full.append(full)
-            self._batch = _Batch(full.start + len(full.fs), self._with_cv)
+            # one assignment: a Ctrl+C (raised between bytecodes of this thread) cannot leave the
+            # batch both full and current
+            self._full, self._batch = self._full + [full], _Batch(full.start + len(full.fs), self._with_cv)
         self._wake.set()
 
     @property
@@ -214,7 +217,16 @@ class RunRecorder:
             start = parts[0][0].start + parts[0][1]
             summary = self.summary()
             summary["n_evaluations"] = start + len(F)
-            self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
+            try:
+                self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
+            except InvalidInput:
+                # A flush from the hot path interrupted (Ctrl+C) after its commit, before the
+                # bookkeeping below: those rows are stored; write only the rest.
+                done = self.store.get_run(self.run_id)["n_evaluations"] - start
+                if not 0 < done <= len(F):
+                    raise
+                self.store.append_evaluations(self.run_id, start + done, X[done:], F[done:], CV[done:],
+                                              T[done:], summary=summary)
             for b, _, z in parts:
                 b.flushed = z
             self._full = [b for b in self._full if b.flushed < len(b.fs)]
