@@ -152,20 +152,22 @@ def test_ctrl_c_while_the_model_thinks_leaves_a_valid_conversation(ctx):
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="needs the main thread")
 def test_a_real_sigint_mid_optimization_keeps_the_run_as_interrupted(ctx):
-    # a run that would take minutes; SIGINT arrives 0.4 s in, as Ctrl+C would
+    # a run that would take minutes; SIGINT arrives with its first progress report, as Ctrl+C would
     script = [call("create_problem", {"name": "r", "objective": "rosenbrock", "dimension": 8}),
               lambda m: call("start_optimization_run", {"problem_id": 1, "algorithm": "Nelder-Mead"}),
               lambda m: call("run_scipy_optimization", {"run_id": 1, "max_evaluations": 10**8,
                                                         "options": {"maxiter": 10**8, "maxfev": 10**8,
                                                                     "xatol": 0, "fatol": 0}}),
               "what next?"]
-    session = AgentSession(ctx, model=scripted(*script))
-    timer = threading.Timer(0.4, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        reply = session.ask("optimize rosenbrock for a long time")
-    finally:
-        timer.cancel()
+    sent = []
+
+    def on_event(event):
+        if event["type"] == "progress" and not sent:
+            sent.append(event)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    session = AgentSession(ctx, model=scripted(*script), on_event=on_event)
+    reply = session.ask("optimize rosenbrock for a long time")
     assert reply.interrupted and reply.run_ids == [1]
     run = ctx.runs.get(1)
     assert run["status"] == "interrupted" and run["n_evaluations"] > 0 and run["best_f"] is not None

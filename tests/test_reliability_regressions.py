@@ -119,3 +119,51 @@ def test_a_damaged_database_with_invalid_text_is_a_store_error(tmp_path, monkeyp
     monkeypatch.setattr(_connection.sqlite3, "connect", lambda *a, **k: real(*a, **k, factory=Garbled))
     with pytest.raises(StoreError, match="not valid UTF-8, so the file is damaged"):
         SQLiteStore(tmp_path / "s")
+
+
+def test_a_flush_interrupted_after_its_commit_does_not_write_twice(runs):
+    # With the hot path flushing (above), Ctrl+C can land between the store's commit and the
+    # recorder's bookkeeping; the next flush then found the rows already there and failed, leaving
+    # the run 'running'. It now writes only what is missing.
+    import numpy as np
+
+    from aopt.runs._recorder import RunRecorder
+
+    runs.problems.create("s", "sphere", dimension=2)
+    run_id = runs.start_run("s", "BFGS")
+    recorder = RunRecorder(runs.store, run_id, 2, flush_interval=3600)
+    objective = recorder.objective(lambda x: float(x @ x), 10**6, RuntimeError)
+    real = runs.store.append_evaluations
+
+    def commit_then_interrupt(*a, **k):
+        real(*a, **k)
+        raise KeyboardInterrupt
+
+    for i in range(4):
+        objective(np.array([i, 0.0]))
+    runs.store.append_evaluations = commit_then_interrupt
+    with pytest.raises(KeyboardInterrupt):
+        recorder.flush()
+    runs.store.append_evaluations = real
+    objective(np.array([7.0, 7.0]))
+    recorder.close()
+    h = runs.store.load_evaluations(run_id)
+    assert list(h["index"]) == [0, 1, 2, 3, 4] and h["f"][-1] == 98.0
+
+
+def test_ctrl_c_before_the_optimizer_starts_does_not_leave_the_run_running(runs, monkeypatch):
+    # a SIGINT 0.3 s into a request landed in execute's imports and checks: the run stayed
+    # 'running' for the rest of the session
+    import aopt.optimize
+
+    runs.problems.create("s", "sphere", dimension=2)
+    run_id = runs.start_run("s", "BFGS")
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(aopt.optimize, "validate_options", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runs.execute(run_id)
+    run = runs.get(run_id)
+    assert run["status"] == "interrupted" and "before the optimizer started" in run["message"]

@@ -78,6 +78,23 @@ class RunManager:
         Ctrl+C (KeyboardInterrupt) stops the optimizer, keeps the best point so far,
         records the run as `interrupted` and re-raises, as Optuna does.
         """
+        try:
+            return self._execute(run_id, x0, options, seed, max_evaluations, progress)
+        except KeyboardInterrupt:
+            self._interrupted_early(run_id)
+            raise
+
+    def _interrupted_early(self, run_id) -> None:
+        """Ctrl+C before the optimizer started (imports, checks): the run must not stay `running`."""
+        try:
+            run = self.get(run_id)
+        except (InvalidInput, NotFound):
+            return
+        if run["status"] == "running" and not run.get("finished_at"):
+            self.store.update_run(run["id"], status="interrupted", finished_at=_now(), converged=False,
+                                  message="interrupted by the user (Ctrl+C) before the optimizer started")
+
+    def _execute(self, run_id, x0, options, seed, max_evaluations, progress) -> dict:
         from aopt.optimize import (EvaluationBudgetReached, get_algorithm, run_auto,
                                    solve_with, starting_point, validate_options, verify)
         from aopt.runs._recorder import RunRecorder
