@@ -167,3 +167,29 @@ def test_ctrl_c_before_the_optimizer_starts_does_not_leave_the_run_running(runs,
         runs.execute(run_id)
     run = runs.get(run_id)
     assert run["status"] == "interrupted" and "before the optimizer started" in run["message"]
+
+
+def test_a_failing_store_stops_the_optimizer_at_once(runs):
+    # The flush thread's error (a full disk, a store gone read-only) used to surface only when the
+    # run closed, after the optimizer had spent its whole budget.
+    import numpy as np
+    import pytest
+
+    from aopt.errors import StoreError
+    from aopt.runs._recorder import RunRecorder
+
+    runs.problems.create("s2", "sphere", dimension=2)
+    run_id = runs.start_run("s2", "BFGS")
+    recorder = RunRecorder(runs.store, run_id, 2, flush_interval=0.01)
+    objective = recorder.objective(lambda x: float(x @ x), 10**9, RuntimeError)
+
+    def broken(*args, **kwargs):
+        raise StoreError("disk I/O error while writing evaluations")
+
+    runs.store.append_evaluations = broken
+    with pytest.raises(StoreError):
+        for i in range(10**6):
+            objective(np.array([i, 1.0]))
+    assert recorder.n < 10**6
+    with pytest.raises(StoreError):
+        recorder.close()

@@ -104,16 +104,22 @@ class RunRecorder:
             self._flush_late()
 
     def _flush_late(self) -> None:
-        """The background flush is overdue (starved of the GIL): write from the caller's thread."""
+        """The background flush is overdue (starved of the GIL): write from the caller's thread.
+
+        After a flush failed (a full disk, a store gone read-only), this raises its error,
+        so the optimizer stops at the next evaluation instead of running to its budget.
+        """
+        if self._error is not None:
+            raise self._error
         if not self._lock.acquire(blocking=False):
             self._due = time.perf_counter() + self._interval  # a flush is under way
             return
         self._lock.release()
         try:
             self.flush()
-        except Exception as exc:  # noqa: BLE001 - kept and re-raised by close(), as the thread's are
+        except Exception as exc:  # noqa: BLE001 - kept and re-raised, as the thread's are
             self._error = exc
-            self._due = math.inf
+            raise
 
     @property
     def n(self) -> int:
@@ -184,8 +190,9 @@ class RunRecorder:
                 break
             try:
                 self.flush()
-            except BaseException as exc:  # noqa: BLE001 - kept and re-raised by close()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the next evaluation and by close()
                 self._error = exc
+                self._due = -math.inf
                 return
 
     def summary(self) -> dict:
