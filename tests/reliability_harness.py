@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 
 # The error kinds a tool may answer with: aopt.errors plus the sandbox's (aopt/sandbox/_errors.py).
-PAOLA_KINDS = {"invalid_input", "not_found", "incompatible_algorithm", "store_error"}
+PAOLA_KINDS = {"invalid_input", "not_found", "incompatible_algorithm", "store_error", "code_not_allowed",
+               "code_declined"}
 SANDBOX_KINDS = {"sandbox", "import_error", "missing_function", "code_changed", "user_exception", "bad_return",
                  "timeout", "run_timeout", "memory", "exit", "crash", "stopped"}
 DOCUMENTED_KINDS = PAOLA_KINDS | SANDBOX_KINDS
@@ -155,7 +156,7 @@ def _args(draw, required: dict, optional: dict) -> dict:
 
 @st.composite
 def tool_case(draw, names: tuple[str, ...] | None = None) -> tuple[str, dict]:
-    """(tool name, arguments) for any of the ten tools."""
+    """(tool name, arguments) for any of the tools."""
     name = draw(st.sampled_from(names or TOOL_ORDER))
     text = st.one_of(st.text(max_size=30), st.sampled_from(INJECTIONS))
     if name == "create_problem":
@@ -198,6 +199,18 @@ def tool_case(draw, names: tuple[str, ...] | None = None) -> tuple[str, dict]:
         args = _args(draw, {"run_id": maybe(run_ref)}, {})
     elif name == "compare_runs":
         args = _args(draw, {"run_ids": maybe(st.lists(maybe(run_ref), max_size=5))}, {})
+    elif name == "register_function":
+        spec = st.one_of(st.sampled_from(CODE_SPECS), st.sampled_from(INJECTIONS), st.text(max_size=30))
+        args = _args(draw, {"name": maybe(st.one_of(st.sampled_from(["my_cost", "sphere", "x", "1a", ""]),
+                                                    st.text(max_size=20))),
+                            "function": maybe(spec)},
+                     {"gradient": maybe(st.one_of(st.none(), spec)), "description": maybe(text)})
+    elif name == "create_problem_from_code":
+        source = st.one_of(st.sampled_from(SOURCES), st.sampled_from(INJECTIONS), st.text(max_size=60))
+        args = _args(draw, {"name": maybe(st.text(min_size=1, max_size=20)), "source": maybe(source),
+                            "function": maybe(st.sampled_from(["f", "g", "missing", "", "1x", "__import__"])),
+                            "dimension": maybe(st.one_of(st.integers(1, 6), st.sampled_from([0, -1, 10**9])))},
+                     {"bounds": maybe(bounds), "sense": maybe(st.sampled_from(["minimize", "maximize", "up"]))})
     elif name == "list_algorithms":
         flag = maybe(st.sampled_from([None, True, False]))
         args = _args(draw, {}, {"handles_constraints": flag, "handles_bounds": flag, "uses_gradient": flag})
@@ -207,7 +220,14 @@ def tool_case(draw, names: tuple[str, ...] | None = None) -> tuple[str, dict]:
 
 
 TOOL_ORDER = ("create_problem", "start_optimization_run", "run_scipy_optimization", "finalize_optimization_run",
-              "list_problems", "list_runs", "get_run", "compare_runs", "list_algorithms", "analyze_run")
+              "list_problems", "list_runs", "get_run", "compare_runs", "list_algorithms", "analyze_run",
+              "register_function", "create_problem_from_code")
+# user code for the two code tools: a real file, a missing one, and source text (run only if a run starts)
+CODE_SPECS = [str(ROOT / "tests" / "sandbox_fixtures" / "model.py") + ":cost",
+              str(ROOT / "tests" / "sandbox_fixtures" / "model.py") + ":nope", "missing.py:f", "model.py",
+              ":f", "a.py:1f", "/etc/passwd:f"]
+SOURCES = ["def f(x):\n    return float((x**2).sum())\n", "def f(x):\n    import os\n    os._exit(3)\n",
+           "def g(x):\n    return 1.0\n", "this is not python", ""]
 
 # -- running cases -------------------------------------------------------------------------------
 
@@ -232,7 +252,7 @@ class ToolFuzzer:
         from aopt.tools import build_tools
 
         self.ctx = ctx
-        self.tools = {t.name: t for t in build_tools(ctx)}
+        self.tools = {t.name: t for t in build_tools(ctx, include_code=True)}
         self.outcomes: dict[str, int] = {}
         self.by_tool: dict[str, dict[str, int]] = {}
         self.cases = 0
@@ -253,6 +273,7 @@ class ToolFuzzer:
         from pydantic import ValidationError
 
         args = self._resolve(args)
+        self.ctx.settings.allow_code = self.cases % 2 == 0  # both the refusal and the sandboxed path
         try:
             out = self.tools[name].invoke(args)
         except ValidationError:
