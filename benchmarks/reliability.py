@@ -150,7 +150,7 @@ def table(f: dict, base: Path) -> str:
     lines = [
         "| area | what was tried | what held |",
         "|---|---|---|",
-        f"| tools, fuzzed | {t['cases']:,} calls of the 10 tools with random and hostile arguments (wrong "
+        f"| tools, fuzzed | {t['cases']:,} calls of the {len(h.TOOL_ORDER)} tools with random and hostile arguments (wrong "
         f"types, NaN/inf/huge/tiny numbers, empty and 1 MB strings, unicode, `__import__('os')` and SQL "
         f"injection), {t['batches']} batches | 0 undocumented exceptions: {o.get('result', 0):,} results, "
         f"{errors:,} documented errors ({kinds}), {o.get('validation_error', 0):,} pydantic ValidationErrors; "
