@@ -81,21 +81,26 @@ def test_an_overdue_flush_is_done_by_the_hot_path_itself(runs):
     # A CPU-bound optimizer starved the flush thread of the GIL: 0.6-1.0 s between flushes, so a
     # SIGKILL lost up to 0.5 s of evaluations (the crash loop's find). Past its due time, the
     # next evaluation writes what is waiting.
+    import time
+
     import numpy as np
 
     from aopt.runs._recorder import RunRecorder
 
     runs.problems.create("s", "sphere", dimension=2)
     run_id = runs.start_run("s", "BFGS")
-    recorder = RunRecorder(runs.store, run_id, 2, flush_interval=3600)  # the thread will not flush
+    recorder = RunRecorder(runs.store, run_id, 2, flush_interval=0.2)
+    recorder._stop = True  # a starved thread: it never flushes
+    recorder._wake.set()
+    recorder._thread.join()
     objective = recorder.objective(lambda x: float(x @ x), 10**6, RuntimeError)
     for i in range(5):
         objective(np.array([i, 1.0]))
     assert recorder.n_flushed == 0
-    recorder._due = 0.0  # overdue
+    time.sleep(0.35)  # past the due time (1.5 flush intervals)
     objective(np.array([9.0, 9.0]))
+    assert recorder.n_flushed == 6 and len(runs.store.load_evaluations(run_id)["f"]) == 6
     recorder.record(np.array([1.0, 2.0]), 5.0)
-    assert recorder.n_flushed >= 6 and len(runs.store.load_evaluations(run_id)["f"]) >= 6
     recorder.close()
     assert len(runs.store.load_evaluations(run_id)["f"]) == 7
 
