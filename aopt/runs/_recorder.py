@@ -53,7 +53,7 @@ class RunRecorder:
     """
 
     def __init__(self, store, run_id: int, dimension: int, *, to_user: Callable[[float], float] = float,
-                 with_cv: bool = False, chunk_size: int = 8192, flush_interval: float = 0.1,
+                 with_cv: bool = False, chunk_size: int = 65536, flush_interval: float = 0.1,
                  progress: Callable[[dict], None] | None = None):
         self.store = store
         self.run_id = run_id
@@ -137,31 +137,36 @@ class RunRecorder:
             if not room or now > due:
                 after_row(now)
 
-        def objective(f: Callable, budget: float, budget_error: type) -> Callable:
+        f = budget_error = None
+        budget = 0
+
+        def call(x):
+            nonlocal room, count, best
+            if count >= budget:
+                raise budget_error()
+            value = f(x)  # a float, or a numpy scalar: both compare and store alike
+            xb = x.tobytes()
+            if len(xb) != row:
+                xb = as_bytes(x)
+            xs_append(xb)
+            now = pc()
+            ts_append(now)
+            if value < best:
+                best = self.best_f = value
+                self._best_xb = xb
+            fs_append(value)
+            count += 1
+            room -= 1
+            if not room or now > due:
+                after_row(now)
+            return value if value == value else inf
+
+        def objective(fun: Callable, limit: float, error: type) -> Callable:
+            """The recording objective (one per recorder: a run has one objective)."""
+            nonlocal f, budget, budget_error
             if with_cv:
                 raise ValueError("a recorder with constraint violations records through record()")
-
-            def call(x):
-                nonlocal room, count, best
-                if count >= budget:
-                    raise budget_error()
-                value = f(x)  # a float, or a numpy scalar: both compare and store alike
-                xb = x.tobytes()
-                if len(xb) != row:
-                    xb = as_bytes(x)
-                xs_append(xb)
-                now = pc()
-                ts_append(now)
-                if value < best:
-                    best = self.best_f = value
-                    self._best_xb = xb
-                fs_append(value)
-                count += 1
-                room -= 1
-                if not room or now > due:
-                    after_row(now)
-                return value if value == value else inf
-
+            f, budget, budget_error = fun, limit, error
             return call
 
         self.record = record
