@@ -1,15 +1,12 @@
 """RunRecorder: keeps every evaluation of a run, cheaply, and flushes it to the store in batches.
 
 The hot path (`record`) appends the point's bytes, the value and a timestamp to
-Python lists: well under a microsecond, no numpy work. Every `flush_interval`
-seconds (0.1 s by default) and whenever `chunk_size` evaluations are waiting, what
-has accumulated is written to the store as arrays, so a crash loses at most the
-last flush window. While evaluations come fast, the evaluating thread writes
-them itself when a flush falls due (a background thread that must be handed the
-GIL, often on a core that has gone to sleep, cost several percent of a cheap
-run); a background thread flushes when evaluations are slow, so rows never wait
-more than about two intervals. Each flush also updates the run's summary
-(evaluation count, best value and point) in the same transaction.
+Python lists: well under a microsecond, no numpy work. A background thread turns
+what has accumulated into arrays and writes them to the store every
+`flush_interval` seconds (0.1 s by default, so never more than 0.25 s apart unless
+the store itself blocks) and as soon as `chunk_size` evaluations are waiting, so a
+crash loses at most the last flush window. Each flush also updates the run's
+summary (evaluation count, best value and point) in the same transaction.
 """
 
 from __future__ import annotations
@@ -77,7 +74,7 @@ class RunRecorder:
         self._t0 = time.perf_counter()
         # When the next flush is due at the latest: a CPU-bound optimizer can starve the thread of
         # the GIL for a second, so past this the hot path flushes itself (see _flush_late).
-        self._due = self._t0 + flush_interval
+        self._due = self._t0 + 1.5 * flush_interval
         self._wake = threading.Event()
         self._stop = False
         self._error: BaseException | None = None
@@ -111,7 +108,6 @@ class RunRecorder:
                 xs_append, ts_append, fs_append = batch.xs.append, batch.ts.append, batch.fs.append
                 cvs_append = batch.cvs.append if with_cv else None
                 room = chunk
-                self._due = -math.inf if self._error is not None else 0.0  # a full batch: flush now
             due = self._due
             if now > due:
                 self._flush_late()
@@ -221,6 +217,7 @@ class RunRecorder:
             # one assignment: a Ctrl+C (raised between bytecodes of this thread) cannot leave the
             # batch both full and current
             self._full, self._batch = self._full + [full], _Batch(full.start + len(full.fs), self._with_cv)
+        self._wake.set()
 
     @property
     def best_x(self) -> np.ndarray | None:
@@ -235,8 +232,6 @@ class RunRecorder:
             self._wake.clear()
             if self._stop:
                 break
-            if time.perf_counter() < self._due:
-                continue  # the evaluating thread flushed within the interval
             try:
                 self.flush()
             except BaseException as exc:  # noqa: BLE001 - re-raised by the next evaluation and by close()
@@ -255,7 +250,7 @@ class RunRecorder:
     def flush(self) -> None:
         """Write every recorded evaluation not yet in the store (thread-safe)."""
         with self._lock:
-            self._due = time.perf_counter() + self._interval
+            self._due = time.perf_counter() + 1.5 * self._interval
             parts = []
             for batch in self._full + [self._batch]:
                 n = len(batch.fs)  # rows with a value are complete in every list
