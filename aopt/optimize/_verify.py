@@ -32,15 +32,9 @@ _ACTIVE_TOL = 1e-6
 def _gradient(problem, x: np.ndarray, fun) -> np.ndarray:
     if problem.has_gradient:
         return np.asarray(problem.jac(x), dtype=float)
-    fun = fun or problem.fun
-    g = np.empty_like(x)
-    for i in range(x.size):
-        h = 1e-6 * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        g[i] = (fun(up) - fun(down)) / (2 * h)
-    return g
+    from aopt.problems import finite_difference_gradient
+
+    return finite_difference_gradient(fun or problem.fun)(x)
 
 
 def _active_set(problem, x: np.ndarray):
@@ -82,18 +76,6 @@ def _kkt(problem, x: np.ndarray, grad: np.ndarray):
     return float(np.max(np.abs(grad - A @ fit.x))), A, fit.x, sources
 
 
-def _fd_matrix(jac, x: np.ndarray) -> np.ndarray:
-    n = x.size
-    H = np.empty((n, n))
-    for i in range(n):
-        h = 1e-6 * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        H[:, i] = (np.asarray(jac(up), dtype=float) - np.asarray(jac(down), dtype=float)) / (2 * h)
-    return 0.5 * (H + H.T)
-
-
 def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
     """True when the Lagrangian curves downward along a direction the constraints allow.
 
@@ -104,6 +86,8 @@ def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
     """
     if problem.hess is None or x.size > 200:
         return False
+    from aopt.problems import finite_difference_hessian
+
     with np.errstate(all="ignore"):
         H = np.asarray(problem.hess(x), dtype=float)
         if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
@@ -117,7 +101,7 @@ def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
                 positive = lam[j] > scale or (c is not None and c.kind == "eq")
                 (strong if positive else weak).append(A[:, j])
                 if positive and c is not None and lam[j] != 0:
-                    H = H - lam[j] * _fd_matrix(c.jac, x)
+                    H = H - lam[j] * finite_difference_hessian(c.jac)(x)
         if not np.all(np.isfinite(H)):
             return False
         if strong:

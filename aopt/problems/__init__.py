@@ -12,11 +12,13 @@ from aopt.problems._benchmarks import get_benchmark, list_benchmarks
 from aopt.problems._compiled import CompiledExpression, compile_expression
 from aopt.problems._kinds import ObjectiveParts, register_kind, registered_kinds
 from aopt.problems._make import make_problem
-from aopt.problems._problem import Constraint, Problem
+from aopt.problems._problem import Constraint, Problem, finite_difference_gradient, finite_difference_hessian
 
 __all__ = [
     "Problem",
     "Constraint",
+    "finite_difference_gradient",
+    "finite_difference_hessian",
     "make_problem",
     "list_benchmarks",
     "get_benchmark",

@@ -117,20 +117,6 @@ def _check_limits(limits) -> dict:
     return dict(limits)
 
 
-def _fd_jacobian(fun, h_rel: float = 1e-7):
-    def jac(x):
-        x = np.asarray(x, dtype=float)
-        g = np.empty_like(x)
-        for i in range(x.size):
-            h = h_rel * max(1.0, abs(x[i]))
-            up, down = x.copy(), x.copy()
-            up[i] += h
-            down[i] -= h
-            g[i] = (fun(up) - fun(down)) / (2 * h)
-        return g
-    return jac
-
-
 def build_code_parts(objective: str, dimension: Optional[int], *, gradient=None, constraint_texts=(),
                      code_record: Optional[dict] = None, limits: Optional[dict] = None):
     """ObjectiveParts + code Constraints for a code objective.
@@ -139,7 +125,7 @@ def build_code_parts(objective: str, dimension: Optional[int], *, gradient=None,
     hashes included, instead of reading the files again.
     """
     from aopt.problems._kinds import ObjectiveParts
-    from aopt.problems._problem import Constraint
+    from aopt.problems._problem import Constraint, finite_difference_gradient
     from aopt.sandbox import CodeSpec, load_code_spec
 
     if dimension is None:
@@ -171,7 +157,7 @@ def build_code_parts(objective: str, dimension: Optional[int], *, gradient=None,
             def g(x, i=i, rhs=rhs, op=op):
                 v = runtime.constraint_value(x, i)
                 return rhs - v if op == "<=" else v - rhs
-        constraints.append(Constraint(text, "eq" if op == "==" else "ineq", g, _fd_jacobian(g)))
+        constraints.append(Constraint(text, "eq" if op == "==" else "ineq", g, finite_difference_gradient(g)))
     record = {
         "objective": spec.to_record(),
         "gradient": grad.to_record() if grad else None,

@@ -12,7 +12,7 @@ from aopt.problems._bounds import encode_bounds
 from aopt.problems._formulas import as_vector
 from aopt.problems._kinds import ObjectiveParts
 
-__all__ = ["Problem", "Constraint", "finite_difference_hessian"]
+__all__ = ["Problem", "Constraint", "finite_difference_gradient", "finite_difference_hessian"]
 
 _ELIDE = 12
 
@@ -33,13 +33,34 @@ class Constraint:
         return max(0.0, -g) if self.kind == "ineq" else abs(g)
 
 
+_FD_STEP = 6.0554544523933395e-06  # eps ** (1/3): the usual step of a central difference
+
+
+def finite_difference_gradient(fun: Callable) -> Callable:
+    """A gradient from central differences of a scalar function (2n calls of `fun` a point)."""
+
+    def grad(x):
+        x = np.array(x, dtype=float)
+        h = _FD_STEP * np.maximum(1.0, np.abs(x))
+        out = np.empty(x.size)
+        for i in range(x.size):
+            xp = x.copy()
+            xm = x.copy()
+            xp[i] += h[i]
+            xm[i] -= h[i]
+            out[i] = (fun(xp) - fun(xm)) / (2.0 * h[i])
+        return out
+
+    return grad
+
+
 def finite_difference_hessian(jac: Callable) -> Callable:
     """A Hessian from central differences of an exact gradient (symmetrized)."""
 
     def hess(x):
         x = np.array(x, dtype=float)
         n = x.size
-        h = 6.0554544523933395e-06 * np.maximum(1.0, np.abs(x))  # eps ** (1/3)
+        h = _FD_STEP * np.maximum(1.0, np.abs(x))
         out = np.empty((n, n))
         for i in range(n):
             xp = x.copy()
