@@ -97,12 +97,37 @@ def test_an_overdue_flush_is_done_by_the_hot_path_itself(runs):
     for i in range(5):
         objective(np.array([i, 1.0]))
     assert recorder.n_flushed == 0
-    time.sleep(0.35)  # past the due time (1.5 flush intervals)
+    time.sleep(0.35)  # past the due time (one flush interval)
     objective(np.array([9.0, 9.0]))
     assert recorder.n_flushed == 6 and len(runs.store.load_evaluations(run_id)["f"]) == 6
     recorder.record(np.array([1.0, 2.0]), 5.0)
     recorder.close()
     assert len(runs.store.load_evaluations(run_id)["f"]) == 7
+
+
+def test_rows_before_a_slow_evaluation_reach_the_store_without_another_evaluation(runs):
+    # Fast evaluations are flushed by the evaluating thread itself; while it sits in a slow one
+    # (or the optimizer stops calling), the background thread must still write what is waiting.
+    import time
+
+    import numpy as np
+
+    from aopt.runs._recorder import RunRecorder
+
+    runs.problems.create("s", "sphere", dimension=2)
+    run_id = runs.start_run("s", "BFGS")
+    recorder = RunRecorder(runs.store, run_id, 2)  # the default interval: 0.1 s
+    objective = recorder.objective(lambda x: float(x @ x), 10**6, RuntimeError)
+    for i in range(3):
+        objective(np.array([i, 1.0]))
+    t0 = time.perf_counter()
+    while len(runs.store.load_evaluations(run_id)["f"]) < 3 and time.perf_counter() - t0 < 5:
+        time.sleep(0.01)
+    waited = time.perf_counter() - t0
+    assert list(runs.store.load_evaluations(run_id)["f"]) == [1.0, 2.0, 5.0]
+    assert runs.get(run_id)["n_evaluations"] == 3 and runs.get(run_id)["best_f"] == 1.0
+    assert waited < 2.0  # about two intervals; generous for a loaded machine
+    recorder.close()
 
 
 def test_a_damaged_database_with_invalid_text_is_a_store_error(tmp_path, monkeypatch):
@@ -198,3 +223,52 @@ def test_a_failing_store_stops_the_optimizer_at_once(runs):
     assert recorder.n < 10**6
     with pytest.raises(StoreError):
         recorder.close()
+
+
+def test_ctrl_c_landing_anywhere_in_a_tool_threads_flush_leaves_the_store_writable(tmp_path, monkeypatch):
+    # The evaluating thread writes its own flushes, and the agent delivers Ctrl+C to tool threads
+    # as an asynchronous KeyboardInterrupt, which can land between the store's BEGIN and its
+    # bookkeeping: the open transaction then held the write lock, so finishing the run as
+    # 'interrupted' (and every other writer) waited out the 30 s busy timeout.
+    import ctypes
+    import random
+    import threading
+    import time
+
+    from aopt.runs import _recorder
+
+    class Eager(_recorder.RunRecorder):  # a flush every few evaluations: interrupts often land in one
+        def __init__(self, *a, **k):
+            super().__init__(*a, **{**k, "flush_interval": 0.0005})
+
+    monkeypatch.setattr(_recorder, "RunRecorder", Eager)
+    store = SQLiteStore(tmp_path / "s", timeout=3.0)
+    runs = RunManager(store)
+    runs.problems.create("r", "rosenbrock", dimension=50)
+    rng = random.Random(7)
+    for trial in range(12):
+        run_id = runs.start_run("r", "Nelder-Mead")
+        outcome = {}
+
+        def work():
+            try:
+                runs.execute(run_id, options={"maxiter": 10**7, "maxfev": 10**7}, max_evaluations=10**7)
+            except KeyboardInterrupt:
+                outcome["interrupted"] = True
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        t0 = time.perf_counter()
+        while not runs.get(run_id)["n_evaluations"] and time.perf_counter() - t0 < 10:
+            time.sleep(0.001)  # the optimizer is running and flushing
+        time.sleep(rng.random() * 0.02)
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(KeyboardInterrupt))
+        worker.join(timeout=20)
+        assert not worker.is_alive()
+        assert outcome == {"interrupted": True}, (trial, outcome)
+        run = runs.get(run_id)
+        assert run["status"] == "interrupted" and run["n_evaluations"] > 0, (trial, run["status"])
+        assert run["n_evaluations"] == len(store.load_evaluations(run_id)["f"])
+        runs.problems.create(f"after{trial}", "sphere")  # a write from another thread is not locked out

@@ -136,6 +136,11 @@ class SQLiteDatabase:
         transaction when `read_snapshot`, else autocommit. Retries while the store is locked.
         """
         con = self._connection()
+        if con.in_transaction:
+            # a KeyboardInterrupt delivered to this thread (Ctrl+C reaches tool threads as one)
+            # between BEGIN and the bookkeeping left a transaction open: it would hold the write
+            # lock against every other connection until the busy timeout
+            self._rollback(con)
         deadline = time.monotonic() + self.timeout
         delay = 0.005
         while True:
@@ -149,7 +154,7 @@ class SQLiteDatabase:
                     con.execute("COMMIT")
                 return result
             except sqlite3.OperationalError as exc:
-                self._rollback(con, began)
+                self._rollback(con)
                 if not _is_lock_error(exc):
                     raise StoreError(f"store {self.file}: {exc}") from exc
                 if time.monotonic() >= deadline:
@@ -158,18 +163,20 @@ class SQLiteDatabase:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
             except sqlite3.Error as exc:
-                self._rollback(con, began)
+                self._rollback(con)
                 raise StoreError(f"store {self.file}: {exc}") from exc
             except UnicodeDecodeError as exc:
-                self._rollback(con, began)
+                self._rollback(con)
                 raise StoreError(f"store {self.file}: {_DAMAGED}") from exc
             except BaseException:
-                self._rollback(con, began)
+                self._rollback(con)
                 raise
 
     @staticmethod
-    def _rollback(con: sqlite3.Connection, began: bool) -> None:
-        if began and con.in_transaction:
+    def _rollback(con: sqlite3.Connection) -> None:
+        # not "if this call began one": an asynchronous KeyboardInterrupt can land right after
+        # BEGIN, before that is noted; in autocommit mode an open transaction is always this call's
+        if con.in_transaction:
             try:
                 con.execute("ROLLBACK")
             except sqlite3.Error:
