@@ -21,7 +21,7 @@ from aopt.runs import RunManager
 from aopt.storage import SQLiteStore
 
 N_EVAL = 20_000
-REPEATS = 11
+REPEATS = 21
 
 
 def main() -> None:

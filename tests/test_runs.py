@@ -331,3 +331,30 @@ def test_a_saddle_found_by_the_optimizer_is_not_converged(runs):
     assert r["best_f"] == pytest.approx(0.0, abs=1e-12)
     assert r["converged"] is False
     assert "saddle" in r["convergence"]["reason"]
+
+
+def test_a_long_run_checkpoints_the_store_from_the_recorders_thread(runs, monkeypatch):
+    # SQLite folds its write-ahead log into the database inside whichever commit finds it long:
+    # a ~25 ms stall of the optimizer every 16 MB. The recorder's thread does it instead.
+    import threading
+
+    from aopt.runs import _recorder
+
+    class Frequent(_recorder.RunRecorder):  # wakes every few ms, so a short run shows it
+        def __init__(self, *a, **k):
+            super().__init__(*a, **{**k, "flush_interval": 0.005})
+
+    monkeypatch.setattr(_recorder, "RunRecorder", Frequent)
+    monkeypatch.setattr(_recorder, "CHECKPOINT_BYTES", 64 << 10)
+    calls = []
+    real = runs.store.checkpoint
+
+    def checkpoint():
+        calls.append(threading.current_thread().name)
+        real()
+
+    runs.store.checkpoint = checkpoint
+    run_id = runs.start_run(runs.problems.create("r", "rosenbrock", dimension=10)[0]["id"], "Nelder-Mead")
+    rec = runs.execute(run_id, options={"maxfev": 20_000, "maxiter": 20_000, "xatol": 0, "fatol": 0})
+    assert rec["n_evaluations"] == 20_000 == len(runs.history(run_id)["f"])
+    assert calls and set(calls) == {f"paola-recorder-{run_id}"}

@@ -263,8 +263,14 @@ def test_threads_that_end_do_not_leak_connections(tmp_path):
     def open_files():
         return len(os.listdir("/proc/self/fd"))
 
-    for _ in range(5):
-        threading.Thread(target=reader).start()
+    first = [threading.Thread(target=reader) for _ in range(5)]
+    for t in first:
+        t.start()
+    for t in first:
+        t.join()
+    once = threading.Thread(target=reader)  # its connection closes those of the five ended threads
+    once.start()
+    once.join()
     before = open_files()
     for _ in range(100):  # as many runs, each with its recorder thread
         t = threading.Thread(target=reader)

@@ -26,6 +26,10 @@ _HEADER = b"SQLite format 3\x00"
 _DAMAGED = ("it holds text that is not valid UTF-8, so the file is damaged; it was left untouched. "
             "Restore it from a backup or choose another store with --store or AOPT_STORE")
 _PAGE_SIZE = 16384  # fewer overflow pages for the evaluation blobs
+# SQLite checkpoints the WAL inside the commit that makes it this long (in pages): a stall of
+# tens of milliseconds on whichever thread commits. A run's recorder checkpoints from its own
+# thread long before (see checkpoint()); this is the fallback for writers that never do.
+_AUTOCHECKPOINT_PAGES = 4096
 _T = TypeVar("_T")
 
 
@@ -116,6 +120,7 @@ class SQLiteDatabase:
             con.execute("PRAGMA synchronous = NORMAL")
             con.execute("PRAGMA mmap_size = 268435456")
             con.execute("PRAGMA cache_size = -16000")
+            con.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.file}: {exc}") from exc
         except UnicodeDecodeError as exc:  # sqlite3 decoding text of a damaged file
@@ -171,6 +176,14 @@ class SQLiteDatabase:
             except BaseException:
                 self._rollback(con)
                 raise
+
+    def checkpoint(self) -> None:
+        """Copy the WAL's committed pages into the database file from this thread (PASSIVE: it
+        never waits for readers or writers), so that no commit elsewhere has to."""
+        try:
+            self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.file}: {exc}") from exc
 
     @staticmethod
     def _rollback(con: sqlite3.Connection) -> None:

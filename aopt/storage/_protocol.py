@@ -110,6 +110,11 @@ class Store(Protocol):
             even spread of the rest; index says which evaluations they are.
         ``evaluation_bytes(run_id) -> int``
             Bytes the run's evaluations occupy in the store (payload).
+        ``checkpoint() -> None`` (optional; not part of the protocol's type)
+            Housekeeping that would otherwise stall a later ``append_evaluations``
+            (SQLite: folding the write-ahead log into the database), done now on the
+            calling thread. A run's recorder calls it from its background thread when
+            the backend has it.
 
     Agent sessions (transcripts and tool-call logs; the store does not interpret them)
         ``add_session(record) -> int``; ``append_session_events(session_id, events)``
