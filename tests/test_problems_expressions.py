@@ -122,7 +122,8 @@ def test_forbidden_input_is_refused_with_a_helpful_message(text):
 @pytest.mark.parametrize("text,piece", [
     ("__import__('os').system('ls')", "attribute"), ("x.__class__", "x.__class__"), ("open('f')", "open"),
     ("lambda: 1", "lambda"), ("'a'", "string"), ("sum(x[i] for i in range(10**9))", "range(10**9)"),
-    ("x**10**10", "exponent"), ("foo(x) + 1", "foo"),
+    ("x**10**10", "exponent"), ("foo(x) + 1", "foo"), ("x**2 + nan", "'nan' is not a finite number"),
+    ("inf - x", "'inf' is not a finite number"), ("x * Infinity", "finite"),
 ])
 def test_refusals_name_the_offending_piece_and_what_is_accepted(text, piece):
     with pytest.raises(InvalidInput) as err:

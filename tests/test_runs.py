@@ -358,3 +358,30 @@ def test_a_long_run_checkpoints_the_store_from_the_recorders_thread(runs, monkey
     rec = runs.execute(run_id, options={"maxfev": 20_000, "maxiter": 20_000, "xatol": 0, "fatol": 0})
     assert rec["n_evaluations"] == 20_000 == len(runs.history(run_id)["f"])
     assert calls and set(calls) == {f"paola-recorder-{run_id}"}
+
+
+@pytest.mark.parametrize("objective, algorithm, why", [
+    ("x - y", "BFGS", "ran off"),                  # decreases linearly without bound
+    ("x - y", "auto", "ran off"),
+    ("-exp(x) + y**2", "Nelder-Mead", "reached -inf"),  # overflows to -inf
+])
+def test_an_unbounded_objective_is_not_called_converged(runs, objective, algorithm, why):
+    # x - y at |x| = 5e155 has a gradient norm of 1, "small" next to |f| = 1e156: it was reported
+    # converged. A run with no finite minimum now says so and is not converged.
+    rec = run(runs, objective, algorithm, name=f"u{algorithm}{len(objective)}")
+    assert rec["status"] == "completed" and rec["converged"] is False
+    assert why in rec["convergence"]["reason"] and "unbounded" in rec["convergence"]["reason"]
+    assert rec["convergence"]["unbounded"] is True
+    if algorithm == "auto":
+        assert "no restart" in rec["message"] and "restart 1" not in rec["message"]
+
+
+def test_a_maximized_unbounded_objective_says_above(runs):
+    rec = run(runs, "x + y", "BFGS", sense="maximize")
+    assert rec["converged"] is False and "unbounded above" in rec["convergence"]["reason"]
+    assert rec["best_f"] > 1e15
+
+
+def test_a_far_but_finite_minimum_is_still_converged(runs):
+    rec = run(runs, "(x - 1e6)**2 + (y + 2e6)**2", "BFGS")
+    assert rec["converged"] is True and np.allclose(rec["best_x"], [1e6, -2e6])

@@ -14,6 +14,8 @@ The rule (also in the README):
    differential_evolution in turn). Otherwise the same method from
    the best point, then from points drawn uniformly in the bounds (or around the
    best point when unbounded). Every random draw comes from the run's recorded seed.
+   No restart when the objective proved unbounded (it reached -inf, or the best point
+   ran off past 1e15): no start point can help.
 """
 
 from __future__ import annotations
@@ -89,7 +91,11 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
         if best is None:
             break
         bx, bf = best
-        if verify(problem, bx, bf, start=x0 if k == 0 else None)["converged"]:
+        facts = verify(problem, bx, bf, start=x0 if k == 0 else None)
+        if facts["converged"]:
+            break
+        if facts.get("unbounded"):
+            account += "; no restart: the objective is unbounded, so no start point can help"
             break
         options = {}
         global_ok = problem.has_finite_bounds and not problem.constraints

@@ -12,7 +12,9 @@ The rule (documented in the README):
 - an optimizer that stopped on its own start point is converged only if the curvature
   there shows a minimum (the Hessian is positive definite), so a saddle start is caught;
 - a point where the Lagrangian curves downward along a direction the active constraints
-  allow is a saddle, not converged (checked up to 200 variables).
+  allow is a saddle, not converged (checked up to 200 variables);
+- an objective that reached -inf, or a best point more than 1e15 * (1 + |x0|) from the origin,
+  has no finite minimum the run could converge to: reported as unbounded, not converged.
 """
 
 from __future__ import annotations
@@ -26,7 +28,29 @@ __all__ = ["verify", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
 FEASIBILITY_TOL = 1e-6
 STATIONARITY_TOL = 1e-4
 GAP_TOL = 1e-4
+RUNAWAY = 1e15  # a best point this far out (relative to the start) means the objective has no finite minimum
 _ACTIVE_TOL = 1e-6
+
+
+def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
+    """Why the run has no finite minimum to converge to, or "" when nothing says so."""
+    if not np.all(np.isfinite(x)) or f_min is None or math.isnan(f_min):
+        return ""
+    way = "below" if problem.sense == "minimize" else "above"
+    advice = "add bounds or constraints, or check the objective's sign"
+    shown = np.array2string(x, precision=4, threshold=6)
+    if f_min == -math.inf:
+        if problem.constraint_violation(x) > FEASIBILITY_TOL:
+            return ""
+        best = "-inf" if problem.sense == "minimize" else "+inf"
+        return f"the objective reached {best} at x = {shown}: it is unbounded {way}; {advice}"
+    reference = 1.0 + (float(np.max(np.abs(start))) if start is not None and np.size(start) else 0.0)
+    far = float(np.max(np.abs(x))) if x.size else 0.0
+    if far > RUNAWAY * reference:
+        f_user = problem.to_user(f_min)
+        return (f"no finite minimum: the optimizer ran off to |x| = {far:.3g} (f = {f_user:.6g}); the "
+                f"objective looks unbounded {way} or only levels off at infinity; {advice}")
+    return ""
 
 
 def _gradient(problem, x: np.ndarray, fun) -> np.ndarray:
@@ -155,6 +179,11 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     x = np.asarray(x, dtype=float)
     facts: dict = {"converged": False, "kkt_residual": None, "max_violation": None,
                    "gap_to_optimum": None, "reason": ""}
+    unbounded = _unbounded(problem, x, f_min, start)
+    if unbounded:
+        facts["reason"], facts["unbounded"] = unbounded, True
+        facts["max_violation"] = float(problem.constraint_violation(x))
+        return facts
     if not np.all(np.isfinite(x)) or f_min is None or not math.isfinite(f_min):
         facts["reason"] = "no finite point or value was found"
         return facts

@@ -275,6 +275,9 @@ class Translator:
                 return sp.Integer(self.loop[name])
             if name in CONSTANTS and name not in self.symbols:
                 return {"pi": sp.pi, "e": sp.E, "tau": 2 * sp.pi}[name]
+            if name.lower() in ("nan", "inf", "infinity"):
+                self.fail(node, f"{name!r} is not a finite number; an objective or constraint must be finite "
+                                f"(use bounds or constraints for limits)")
             if name in FUNCTIONS or name in _ALIASES:
                 self.fail(node, f"{name!r} is a function; call it, as in {name}(x)")
             if name.startswith("_"):
