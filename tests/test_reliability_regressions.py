@@ -272,3 +272,83 @@ def test_ctrl_c_landing_anywhere_in_a_tool_threads_flush_leaves_the_store_writab
         assert run["status"] == "interrupted" and run["n_evaluations"] > 0, (trial, run["status"])
         assert run["n_evaluations"] == len(store.load_evaluations(run_id)["f"])
         runs.problems.create(f"after{trial}", "sphere")  # a write from another thread is not locked out
+
+
+def test_module_level_tools_keep_one_store_and_survive_other_processes(tmp_path, monkeypatch):
+    # The README's script style (aopt.tools.create_problem.invoke without use_context) opened the
+    # store anew on every call, and each opening read paola.db's header with open()/close(): on
+    # POSIX that dropped this process's SQLite locks, so `paola runs` in another process, on
+    # closing, deleted the WAL under it and every later call failed with "disk I/O error".
+    import os
+    import subprocess
+    import sys
+
+    from aopt.tools import create_problem, run_scipy_optimization, start_optimization_run
+
+    monkeypatch.setenv("AOPT_STORE", str(tmp_path / "shared"))
+    p = create_problem.invoke({"name": "q", "objective": "(x-3)**2 + y**2", "constraints": ["x + y <= 1"]})
+    run = start_optimization_run.invoke({"problem_id": p["problem_id"], "algorithm": "SLSQP"})
+    assert abs(run_scipy_optimization.invoke({"run_id": run["run_id"]})["best_f"] - 2.0) < 1e-6
+    fds = len(os.listdir("/proc/self/fd"))
+    for i in range(3):
+        out = subprocess.run([sys.executable, "-m", "aopt", "runs"], capture_output=True, text=True,
+                             env={**os.environ, "AOPT_STORE": str(tmp_path / "shared")}, timeout=120)
+        assert out.returncode == 0, out.stderr
+        made = create_problem.invoke({"name": f"after{i}", "objective": "x**2"})
+        assert "error" not in made, made
+        assert (tmp_path / "shared" / "paola.db-wal").exists()
+    assert len(os.listdir("/proc/self/fd")) <= fds + 2  # one store, not one per call
+    assert SQLiteStore(tmp_path / "shared").list_problems()[-1]["name"] == "after2"
+
+
+def test_ctrl_c_during_the_convergence_check_closes_the_recorder_and_keeps_the_run(runs, monkeypatch):
+    # A KeyboardInterrupt in verify() skipped recorder.close(): the run was marked "interrupted
+    # before the optimizer started" and its recorder thread kept running against the store.
+    import threading
+
+    import aopt.optimize
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(aopt.optimize, "verify", interrupted)
+    runs.problems.create("s", "rosenbrock", dimension=3)
+    run_id = runs.start_run("s", "Nelder-Mead")
+    with pytest.raises(KeyboardInterrupt):
+        runs.execute(run_id, options={"maxfev": 500, "xatol": 0, "fatol": 0})
+    run = runs.get(run_id)
+    assert run["status"] == "interrupted" and "during the convergence check" in run["message"]
+    assert run["n_evaluations"] == 500 == len(runs.store.load_evaluations(run_id)["f"])
+    assert run["best_f"] is not None
+    assert not [t for t in threading.enumerate() if t.name == f"paola-recorder-{run_id}"]
+
+
+def test_a_failed_flush_is_not_tried_again_by_the_background_thread(runs):
+    # After the evaluating thread's flush failed, the background thread (waiting on the lock
+    # behind it) wrote the same rows again: close() waited out a second store timeout.
+    import threading
+    import time
+
+    import numpy as np
+
+    from aopt.errors import StoreError
+    from aopt.runs._recorder import RunRecorder
+
+    runs.problems.create("s3", "sphere", dimension=2)
+    run_id = runs.start_run("s3", "BFGS")
+    recorder = RunRecorder(runs.store, run_id, 2, flush_interval=0.05)
+    objective = recorder.objective(lambda x: float(x @ x), 10**9, RuntimeError)
+    calls = []
+
+    def slow_failure(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        time.sleep(0.3)  # the background thread's due time passes while this one fails
+        raise StoreError("disk I/O error while writing evaluations")
+
+    runs.store.append_evaluations = slow_failure
+    with pytest.raises(StoreError):
+        for i in range(10**7):
+            objective(np.array([i, 1.0]))
+    with pytest.raises(StoreError):
+        recorder.close()
+    assert len(calls) == 1

@@ -18,6 +18,7 @@ __all__ = ["RunManager", "DEFAULT_MAX_EVALUATIONS"]
 
 # A safety cap so that no request runs forever when the user names no budget.
 DEFAULT_MAX_EVALUATIONS = 1_000_000
+MAX_EVALUATIONS_LIMIT = 10**12  # far beyond any run, well inside SQLite's 64-bit integers
 
 
 def _now() -> str:
@@ -130,36 +131,39 @@ class RunManager:
         fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
         t0 = time.perf_counter()
         status, message, outcomes, account = "completed", "", [], ""
+        phase = "before the optimizer finished"
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
-                if info.name == "auto":
-                    outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
-                                                 hard_bounds=hard)
-                else:
-                    outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
+                    if info.name == "auto":
+                        outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
+                                                     hard_bounds=hard)
+                    else:
+                        outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
+            except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
+                status, message = "failed", _failure_message(info.name, exc)
+            if status == "failed":
+                facts = _unverified(message, origin)
+            else:
+                # The check may call the objective (finite differences when there is no gradient):
+                # those calls are recorded too, so n_evaluations stays the true number of calls.
+                phase = "during the convergence check"
+                check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
+                with np.errstate(all="ignore"):
+                    best = _best(recorder)
+                    try:
+                        facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
+                                 else _unverified(_nothing_found(recorder), origin))
+                    except Exception as exc:  # user code failing during the check
+                        facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
         except KeyboardInterrupt:
             recorder.close()
             self._keep_output(run_id, problem)
             self._finish(run_id, problem, recorder, "interrupted",
-                         "interrupted by the user (Ctrl+C); the best point so far is kept", t0,
-                         facts=_unverified("interrupted before the optimizer finished", origin))
+                         f"interrupted by the user (Ctrl+C) {phase}; the best point so far is kept", t0,
+                         facts=_unverified(f"interrupted {phase}", origin))
             raise
-        except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
-            status, message = "failed", _failure_message(info.name, exc)
-        if status == "failed":
-            facts = _unverified(message, origin)
-        else:
-            # The check may call the objective (finite differences when there is no gradient):
-            # those calls are recorded too, so n_evaluations stays the true number of calls.
-            check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
-            with np.errstate(all="ignore"):
-                best = _best(recorder)
-                try:
-                    facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
-                             else _unverified("no evaluation was recorded", origin))
-                except Exception as exc:  # user code failing during the check
-                    facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
         self._keep_output(run_id, problem)
         facts["start"] = origin
         recorder.close()
@@ -196,6 +200,9 @@ class RunManager:
         if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1:
             raise InvalidInput(f"max_evaluations must be a positive whole number such as 1000; "
                                f"got {max_evaluations!r}")
+        if max_evaluations > MAX_EVALUATIONS_LIMIT:
+            raise InvalidInput(f"max_evaluations must be at most {MAX_EVALUATIONS_LIMIT:,} (10**12); "
+                               f"got {max_evaluations:.3g}")
         return max_evaluations
 
     def _finish(self, run_id, problem, recorder, status, message, t0, *, facts: dict,
@@ -262,6 +269,12 @@ def _failure_message(algorithm: str, exc: Exception) -> str:
 def _unverified(reason: str, origin: str) -> dict:
     return {"converged": False, "reason": reason, "kkt_residual": None, "max_violation": None,
             "gap_to_optimum": None, "start": origin}
+
+
+def _nothing_found(recorder) -> str:
+    if recorder.n:
+        return f"no evaluation gave a number: all {recorder.n} returned NaN"
+    return "no evaluation was recorded"
 
 
 def _best(recorder):

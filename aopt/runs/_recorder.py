@@ -205,10 +205,11 @@ class RunRecorder:
         """
         if self._error is not None:
             raise self._error
-        if not self._lock.acquire(blocking=False):
+        # not acquire(blocking=False) + release(): a Ctrl+C (an asynchronous KeyboardInterrupt
+        # in tool threads) landing between the two would leave the lock held for good
+        if self._lock.locked():
             self._due = time.perf_counter() + self._interval  # a flush is under way
             return
-        self._lock.release()
         try:
             self.flush()
         except Exception as exc:  # noqa: BLE001 - kept and re-raised, as the thread's are
@@ -257,7 +258,7 @@ class RunRecorder:
         """
         pc = time.perf_counter
         checkpoint = getattr(self.store, "checkpoint", None)
-        while not self._stop:
+        while not self._stop and self._error is None:
             if checkpoint is not None and self._unfolded >= CHECKPOINT_BYTES:
                 self._unfolded = 0
                 try:
@@ -269,6 +270,8 @@ class RunRecorder:
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
+            if self._stop or self._error is not None:  # closing, or a flush already failed
+                return
             try:
                 self.flush()
             except BaseException as exc:  # noqa: BLE001 - re-raised by the next evaluation and by close()
@@ -287,6 +290,8 @@ class RunRecorder:
     def flush(self) -> None:
         """Write every recorded evaluation not yet in the store (thread-safe)."""
         with self._lock:
+            if self._error is not None and threading.current_thread() is self._thread:
+                return  # the evaluating thread's flush failed while this one waited: no second try
             self._due = time.perf_counter() + self._interval
             parts = []
             for batch in self._full + [self._batch]:

@@ -32,6 +32,22 @@ _PAGE_SIZE = 16384  # fewer overflow pages for the evaluation blobs
 _AUTOCHECKPOINT_PAGES = 4096
 _T = TypeVar("_T")
 
+# Database files this process has open through SQLite, by (device, inode), with how many
+# SQLiteDatabase objects hold each. POSIX drops every lock a process holds on a file when it
+# closes *any* descriptor of it: reading the header of a file SQLite already has open would
+# release this process's shared lock, so another process closing its store would take this
+# one for gone and delete the WAL under it ("disk I/O error" from then on).
+_OPEN_FILES: dict[tuple[int, int], int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
 
 def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
@@ -51,6 +67,7 @@ class SQLiteDatabase:
         # closed once the thread has ended (each run's recorder thread opens one).
         self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._closed = False
+        self._key: tuple[int, int] | None = None
         self._check_paths()
         con = self._connection()
         try:
@@ -58,6 +75,11 @@ class SQLiteDatabase:
         except BaseException:
             self.close()
             raise
+        key = _file_key(self.file)
+        if key is not None:
+            with _OPEN_FILES_LOCK:
+                _OPEN_FILES[key] = _OPEN_FILES.get(key, 0) + 1
+            self._key = key
 
     # -- opening -------------------------------------------------------------------------
 
@@ -73,6 +95,10 @@ class SQLiteDatabase:
         if file.exists():
             if not file.is_file():
                 raise StoreError(f"store file {file} is not a regular file; it was left untouched")
+            with _OPEN_FILES_LOCK:
+                already_open = _file_key(file) in _OPEN_FILES
+            if already_open:  # checked when first opened; opening it again here would drop SQLite's locks
+                return
             try:
                 with open(file, "rb") as fh:
                     head = fh.read(len(_HEADER))
@@ -196,11 +222,22 @@ class SQLiteDatabase:
                 pass
 
     def close(self) -> None:
-        """Close every connection this process opened; later use raises StoreError."""
+        """Close this thread's connection and those of ended threads (a live thread's closes when
+        it ends); later use raises StoreError."""
         self._closed = True
-        pid = os.getpid()
+        key, self._key = self._key, None
+        if key is not None:
+            with _OPEN_FILES_LOCK:
+                if _OPEN_FILES.get(key, 0) <= 1:
+                    _OPEN_FILES.pop(key, None)
+                else:
+                    _OPEN_FILES[key] -= 1
+        pid, me = os.getpid(), threading.current_thread()
         with self._lock:
-            mine = [c for p, _, c in self._connections if p == pid]
+            # another live thread may be inside a call on its connection (a run's recorder
+            # checkpointing or flushing): closing it under that call crashes the process; it is
+            # closed when that thread's local state goes, and `_closed` stops any new call
+            mine = [c for p, t, c in self._connections if p == pid and (t is me or not t.is_alive())]
             self._connections = []
         for con in mine:
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -53,19 +54,28 @@ class Context:
 
 
 _current: contextvars.ContextVar[Context | None] = contextvars.ContextVar("paola_context", default=None)
+# The context on the AOPT_STORE store, shared by every call that no `use_context` covers. Not a
+# context variable: `tool.invoke` runs each tool in a copy of the caller's context, so a value
+# set there is gone after the call, and each call opened the store anew.
+_default: list[Context] = []
+_default_lock = threading.Lock()
 
 
 def current_context() -> Context:
     """The context set by `use_context`, else one on the `AOPT_STORE` store (made on first use)."""
     ctx = _current.get()
+    if ctx is not None:
+        return ctx
     wanted = str(Path(os.environ.get("AOPT_STORE") or ".aopt_runs").resolve())
-    if ctx is None or getattr(ctx, "_env_path", None) not in (None, wanted):
-        if ctx is not None:
-            ctx.close()
+    with _default_lock:
+        if _default and getattr(_default[0], "_env_path", None) == wanted:
+            return _default[0]
+        if _default:
+            _default.pop().close()
         ctx = Context.open(wanted)
         ctx._env_path = wanted
-        _current.set(ctx)
-    return ctx
+        _default.append(ctx)
+        return ctx
 
 
 @contextlib.contextmanager
