@@ -141,9 +141,18 @@ def test_maximize_negates_and_to_user_maps_back(sense):
     assert np.allclose(p.hess([0, 0]), [[2, 0], [0, 2]])
 
 
-def test_maximized_benchmark_keeps_f_star_in_the_users_sense():
+def test_a_maximized_benchmark_has_no_known_optimum():
+    # easom's f* = -1 is its minimum: judging a maximization against it called any value above
+    # -1 "converged" (rastrigin maximized was converged after 2 evaluations)
     p = make_problem("m", "easom", sense="max")
-    assert p.f_star == -1.0 and p.fun([math.pi, math.pi]) == pytest.approx(1.0)
+    assert p.f_star is None and p.x_star is None and p.fun([math.pi, math.pi]) == pytest.approx(1.0)
+
+
+def test_bounds_or_constraints_that_exclude_the_minimizer_drop_the_known_optimum():
+    assert make_problem("s", "sphere", dimension=2, bounds=[1, 2]).f_star is None
+    assert make_problem("r", "rosenbrock", dimension=2, constraints=["x1 + x2 <= 1"]).f_star is None
+    kept = make_problem("r2", "rosenbrock", dimension=2, constraints=["x1 + x2 <= 3"])
+    assert kept.f_star == 0.0 and kept.x_star == [1.0, 1.0]
 
 
 def test_invalid_sense_lists_the_accepted_ones():

@@ -8,13 +8,14 @@ from aopt.optimize._registry import (
     list_algorithms,
     validate_options,
 )
-from aopt.optimize._solve import EvaluationBudgetReached, Outcome, solve_with
+from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
 from aopt.optimize._start import starting_point
 from aopt.optimize._verify import verify
 
 __all__ = [
     "AlgorithmInfo",
     "EvaluationBudgetReached",
+    "budget_options",
     "MAX_RESTARTS",
     "Outcome",
     "check_compatible",

@@ -25,7 +25,8 @@ import math
 import numpy as np
 
 from aopt.optimize._registry import get_algorithm
-from aopt.optimize._solve import Outcome, solve_with
+from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options
+from aopt.optimize._solve import solve_with as _solve
 from aopt.optimize._verify import verify
 
 __all__ = ["choose_auto", "run_auto", "MAX_RESTARTS"]
@@ -69,12 +70,17 @@ def _next_step(problem, first: str, k: int, global_ok: bool) -> str:
     return "best" if k == 0 else ("differential_evolution", "dual_annealing")[(k - 1) % 2]
 
 
-def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool
-             ) -> tuple[list[Outcome], str]:
+def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool,
+             budget: int | None = None) -> tuple[list[Outcome], str]:
     """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
 
+    `budget` (the user's max_evaluations, if any) raises each method's own limits to it.
     Returns the outcomes in order and a one-line account of what was chosen.
     """
+    def solve_with(info, problem, fun, start, options, seed, *, hard_bounds):
+        return _solve(info, problem, fun, start, budget_options(info, options, budget, problem.dimension),
+                      seed, hard_bounds=hard_bounds)
+
     first, why = choose_auto(problem)
     rng = np.random.default_rng(seed)
     outcomes: list[Outcome] = []
@@ -89,9 +95,18 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
             break
         best = best_so_far()
         if best is None:
-            break
+            # nothing finite yet (the start is outside the objective's domain, as x = 0 is
+            # for log(x)): try again from a point drawn around the start
+            info, start, options = local, _restart_point(problem, np.asarray(x0, dtype=float), rng, k + 1), {}
+            account += f"; restart {k + 1} of {info.name} from a random point (no finite value yet)"
+            out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
+            outcomes.append(out)
+            continue
         bx, bf = best
-        facts = verify(problem, bx, bf, start=x0 if k == 0 else None)
+        try:
+            facts = verify(problem, bx, bf, fun=fun, start=x0 if k == 0 else None)
+        except EvaluationBudgetReached:
+            break  # the check's own evaluations used the last of the budget
         if facts["converged"]:
             break
         if facts.get("unbounded"):
@@ -100,6 +115,8 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
         options = {}
         global_ok = problem.has_finite_bounds and not problem.constraints
         step = _next_step(problem, local.name, k, global_ok)
+        if step == "dual_annealing" and any(lo == hi for lo, hi in problem.bounds):
+            step = "differential_evolution"  # dual_annealing refuses a fixed variable (lower == upper)
         if step == "trust-constr":
             info, start = get_algorithm("trust-constr"), bx.copy()
             account += "; trust-constr continued from the best point"

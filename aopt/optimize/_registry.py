@@ -17,6 +17,9 @@ __all__ = [
     "validate_options",
 ]
 
+# methods that may evaluate points outside the bounds they are given (see stays_in_bounds)
+_MAY_LEAVE_BOUNDS = frozenset({"COBYLA", "trust-constr", "SLSQP", "shgo", "basinhopping"})
+
 
 @dataclass(frozen=True)
 class AlgorithmInfo:
@@ -34,6 +37,15 @@ class AlgorithmInfo:
     options: tuple[str, ...]
     summary: str
     aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def stays_in_bounds(self) -> bool:
+        """True when every point it evaluates lies inside the bounds (when it is given bounds).
+
+        COBYLA and trust-constr treat bounds like constraints and may step outside them;
+        SLSQP's line search and the local searches inside shgo and basinhopping may too.
+        """
+        return self.handles_bounds and self.name not in _MAY_LEAVE_BOUNDS
 
     def to_dict(self) -> dict:
         return {
@@ -208,6 +220,12 @@ def check_compatible(info: AlgorithmInfo, problem, *, hard_bounds: bool) -> None
         raise IncompatibleAlgorithm(
             f"{info.name} cannot keep to the bounds of problem {problem.name!r}. Use a method that "
             f"handles bounds: L-BFGS-B, TNC, Powell, Nelder-Mead, SLSQP or trust-constr.")
+    fixed = [name for name, (lo, hi) in zip(problem.variables, problem.bounds) if lo == hi]
+    if fixed and info.name in ("direct", "dual_annealing"):
+        raise IncompatibleAlgorithm(
+            f"{info.name} needs lower < upper for every variable, and problem {problem.name!r} fixes "
+            f"{', '.join(fixed[:5])}{' …' if len(fixed) > 5 else ''} (equal bounds). Use "
+            f"differential_evolution or shgo for a global search, or L-BFGS-B locally.")
     if info.name == "shgo" and problem.dimension > SHGO_MAX_DIMENSION:
         raise IncompatibleAlgorithm(
             f"shgo triangulates the search box, which grows exponentially with the dimension: problem "

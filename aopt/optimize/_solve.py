@@ -9,7 +9,7 @@ import numpy as np
 
 from aopt.optimize._registry import AlgorithmInfo
 
-__all__ = ["EvaluationBudgetReached", "Outcome", "solve_with"]
+__all__ = ["EvaluationBudgetReached", "Outcome", "budget_options", "solve_with"]
 
 
 class EvaluationBudgetReached(Exception):
@@ -27,6 +27,35 @@ class Outcome:
     message: str
     scipy_success: bool | None
     stopped_by_budget: bool = False
+
+
+# The options that cap a method's own evaluations or iterations. When the user names a budget
+# (max_evaluations) and none of these, they are raised to it: SciPy's defaults (200 * n
+# evaluations for Nelder-Mead, 15,000 for L-BFGS-B) would end the run long before the budget.
+_CAPS = {
+    "Nelder-Mead": ("maxfev", "maxiter"), "Powell": ("maxfev", "maxiter"), "CG": ("maxiter",),
+    "BFGS": ("maxiter",), "Newton-CG": ("maxiter",), "L-BFGS-B": ("maxfun", "maxiter"),
+    "TNC": ("maxfun",), "COBYLA": ("maxiter",), "COBYQA": ("maxfev", "maxiter"), "SLSQP": ("maxiter",),
+    "trust-constr": ("maxiter",), "dogleg": ("maxiter",), "trust-ncg": ("maxiter",),
+    "trust-exact": ("maxiter",), "trust-krylov": ("maxiter",), "direct": ("maxfun", "maxiter"),
+    "dual_annealing": ("maxfun",), "differential_evolution": ("maxiter",),
+}
+_C_INT_MAX = 2**31 - 1
+
+
+def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimension: int) -> dict:
+    """`options` with the method's own limits raised to `budget`, unless the user set any of them."""
+    out = dict(options)
+    caps = _CAPS.get(info.name, ())
+    if budget is None or not caps or any(k in out for k in caps):
+        return out
+    if info.name == "differential_evolution":  # maxiter counts generations of popsize * n points
+        generations = budget // (int(out.get("popsize", 15)) * max(1, dimension)) + 1
+        out["maxiter"] = min(max(1000, generations), _C_INT_MAX)  # never below SciPy's default
+        return out
+    for key in caps:
+        out[key] = min(int(budget) + 1, _C_INT_MAX)  # one past: paola's own stop says "budget"
+    return out
 
 
 def _scipy_bounds(problem):
@@ -103,7 +132,9 @@ def solve_with(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict,
             res = so.differential_evolution(fun, _finite_bounds(problem), rng=seed, x0=x0,
                                             callback=callback, **extra, **opts)
         elif name == "dual_annealing":
-            minimizer = {"method": "L-BFGS-B"}
+            # the local search gets the box too: without it SciPy's L-BFGS-B wanders outside
+            # (SciPy then drops the result, but the evaluations were made)
+            minimizer = {"method": "L-BFGS-B", "bounds": _finite_bounds(problem)}
             if jac is not None:
                 minimizer["jac"] = jac
             res = so.dual_annealing(fun, _finite_bounds(problem), rng=seed, x0=x0,

@@ -146,22 +146,63 @@ def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
     return False
 
 
-def _stalled_at_flat_start(problem, x: np.ndarray, start) -> bool:
-    """True when the point is the start itself and the curvature there does not show a minimum.
+def _stalled_at_flat_start(problem, x: np.ndarray, start, f_min: float, active: bool, fun) -> bool:
+    """True when the point is the start itself and nothing there shows a minimum.
 
-    An optimizer started exactly on a stationary point that is not a minimum (the
-    origin of -x*y*z, a saddle) stops at once; first-order checks pass there.
+    An optimizer started exactly on a stationary point that is not a minimum (the origin of
+    -x*y*z, or of x**3) stops at once; first-order checks pass there. Inside the bounds and
+    constraints a positive definite Hessian settles it, a negative eigenvalue too; where it is
+    only semi-definite the objective is probed along its flat directions (and mixtures of
+    them): a lower value nearby is a stall, none is a minimum of higher order (x**4 at 0).
+    With active constraints or bounds, feasible probes in all directions decide (up to 20
+    variables; beyond, the Lagrangian check in _saddle_direction has the last word).
     """
-    if start is None or problem.hess is None or x.size > 200:
+    if start is None or x.size > 200:
         return False
     start = np.asarray(start, dtype=float)
     if start.shape != x.shape or not np.allclose(x, start, rtol=0, atol=1e-12):
         return False
+    rng = np.random.default_rng(0)
+    if active:
+        if x.size > 20:
+            return False
+        eye = np.eye(x.size)
+        directions = np.hstack([eye, rng.standard_normal((x.size, 2 * x.size + 8))])
+    else:
+        if problem.hess is None:
+            return False
+        with np.errstate(all="ignore"):
+            H = np.asarray(problem.hess(x), dtype=float)
+        if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
+            return False
+        values, vectors = np.linalg.eigh(0.5 * (H + H.T))
+        scale = max(1.0, float(np.max(np.abs(values))))
+        if values.min() > 1e-8 * scale:
+            return False
+        if values.min() < -1e-8 * scale:
+            return True
+        flat = vectors[:, values <= 1e-8 * scale]
+        if flat.shape[1] > 20:
+            return True  # too many flat directions to probe: no minimum shown
+        directions = np.hstack([flat, flat @ rng.standard_normal((flat.shape[1], 2 * flat.shape[1] + 8))])
+    directions = directions / np.linalg.norm(directions, axis=0)
+    return _lower_nearby(problem, x, f_min, directions, fun or problem.fun)
+
+
+def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, f) -> bool:
+    """Is there a feasible point at a small distance along ±`directions` (columns) with a lower value?"""
+    tol = 1e-12 * (1.0 + abs(f_min))
     with np.errstate(all="ignore"):
-        H = np.asarray(problem.hess(x), dtype=float)
-    if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
-        return False
-    return float(np.linalg.eigvalsh(0.5 * (H + H.T)).min()) <= 1e-8
+        for radius in (1e-3, 1e-2, 1e-1):
+            step = radius * (1.0 + float(np.max(np.abs(x))))
+            for d in directions.T:
+                for sign in (1.0, -1.0):
+                    p = np.clip(x + sign * step * d, problem.lower, problem.upper)
+                    if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
+                        continue
+                    if float(f(p)) < f_min - tol:
+                        return True
+    return False
 
 
 def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
@@ -228,9 +269,10 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     if saddle:
         facts["reason"] = ("a saddle point, not a minimum: the objective curves downward along a direction "
                            "the constraints allow; try another x0, a seed, or auto (which restarts)")
-    elif stationary and _stalled_at_flat_start(problem, x, start):
-        facts["reason"] = ("the optimizer never left its start point, where the gradient vanishes but the "
-                           "curvature shows no minimum (a saddle or flat point): give another x0 or a seed")
+    elif stationary and _stalled_at_flat_start(problem, x, start, f_min, A is not None, fun):
+        facts["reason"] = ("the optimizer never left its start point, a stationary point that is not a "
+                           "minimum: the check found lower values nearby (the best is kept); give "
+                           "another x0 or a seed, or use auto (which restarts)")
     elif stationary:
         facts["converged"] = True
         facts["reason"] = f"{kind} {residual:.2g} <= tolerance and the point is feasible"

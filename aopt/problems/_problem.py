@@ -136,6 +136,17 @@ class Problem:
             self.hess = None if self.jac is None else finite_difference_hessian(self.jac)
         self.has_gradient = self.jac is not None
         self.hess_is_exact = parts.hess is not None
+        if self.f_star is not None and not self._known_optimum_applies():
+            # a benchmark maximized, or bounded/constrained away from its minimizers: its f* and
+            # x* are not this problem's optimum, and must not decide `converged`
+            self.f_star = self.x_star = self.x_stars = None
+
+    def _known_optimum_applies(self) -> bool:
+        if self.sense != "minimize":
+            return False
+        if not self.x_stars:
+            return not self.constraints
+        return any(len(x) == self.dimension and self.constraint_violation(x) <= 1e-9 for x in self.x_stars)
 
     # ------------------------------------------------------------ properties
     @property

@@ -96,7 +96,7 @@ class RunManager:
                                   message="interrupted by the user (Ctrl+C) before the optimizer started")
 
     def _execute(self, run_id, x0, options, seed, max_evaluations, progress) -> dict:
-        from aopt.optimize import (EvaluationBudgetReached, get_algorithm, run_auto,
+        from aopt.optimize import (EvaluationBudgetReached, budget_options, get_algorithm, run_auto,
                                    solve_with, starting_point, validate_options, verify)
         from aopt.runs._recorder import RunRecorder
 
@@ -113,8 +113,10 @@ class RunManager:
         if info.name == "auto" and options:
             raise InvalidInput("auto chooses its own methods and options; name an algorithm "
                                f"to set options (got {sorted(options)!r})")
-        opts = validate_options(info, options)
         budget = self._budget(max_evaluations)
+        # a budget the user names is the run's limit: the method's own caps are raised to it
+        opts = budget_options(info, validate_options(info, options),
+                              max_evaluations and budget, problem.dimension)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
             raise InvalidInput(f"seed must be a whole number from 0 to 4294967295; got {seed!r}")
         parent = self.get(run["parent_id"]) if run.get("parent_id") else None
@@ -123,7 +125,9 @@ class RunManager:
         if seed is None and (info.stochastic or info.name == "auto"):
             seed = int.from_bytes(os.urandom(4), "little")
         hard = self.problems.hard_bounds(problem)
-        record_cv = bool(problem.constraints) or (hard and not info.handles_bounds)
+        # a hard bound the method may step over is judged like a constraint: the best point
+        # must be the best one inside the bounds
+        record_cv = bool(problem.constraints) or (hard and problem.has_bounds and not info.stays_in_bounds)
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
                               pid=os.getpid(), started_at=_now(), max_evaluations=max_evaluations)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
@@ -138,7 +142,7 @@ class RunManager:
                     warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
                     if info.name == "auto":
                         outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
-                                                     hard_bounds=hard)
+                                                     hard_bounds=hard, budget=max_evaluations and budget)
                     else:
                         outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
             except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
@@ -174,7 +178,7 @@ class RunManager:
                 parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
                                                          f" (success={last.scipy_success})"))
             if last is not None and last.stopped_by_budget:
-                parts.append(f"stopped after the budget of {budget} evaluations")
+                parts.append(f"stopped after the budget of {budget} evaluation{'s' if budget != 1 else ''}")
             message = "; ".join(parts)
             if recorder.n == 0:
                 status, message = "failed", message or "the optimizer made no evaluation"
@@ -273,7 +277,8 @@ def _unverified(reason: str, origin: str) -> dict:
 
 def _nothing_found(recorder) -> str:
     if recorder.n:
-        return f"no evaluation gave a number: all {recorder.n} returned NaN"
+        return (f"no evaluation gave a finite value: all {recorder.n} were NaN or infinite (the start "
+                f"may lie outside the objective's domain: give x0 where it is defined, or bounds)")
     return "no evaluation was recorded"
 
 

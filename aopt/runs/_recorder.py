@@ -231,7 +231,8 @@ class RunRecorder:
 
     def _track_constrained(self, xb: bytes, f: float, cv: float) -> None:
         if cv <= FEASIBILITY_TOL:
-            if f < self.best_f or self.best_cv > FEASIBILITY_TOL:
+            # a feasible point whose value is NaN or +inf is never the best
+            if f < self.best_f or (self.best_cv > FEASIBILITY_TOL and f < math.inf):
                 self.best_f, self._best_xb, self.best_cv = f, xb, cv
         elif self.best_cv > FEASIBILITY_TOL and cv < self.best_cv:
             self.best_f, self._best_xb, self.best_cv = f, xb, cv
