@@ -142,3 +142,80 @@ def test_completion_of_commands_options_and_values(shell):
     assert complete(shell, "/problem s") == ["sp"]
     assert "runs" in complete(shell, "/help ")
     assert complete(shell, "minimize rosenbrock") == []  # requests are not completed
+
+
+@pytest.fixture
+def namesakes(tmp_path):
+    from tests.test_cli_support import namesake_store
+
+    console = Console(width=120, file=io.StringIO(), color_system=None, highlight=False)
+    return SlashCommands(console, StoreReader(tmp_path / "store", store=namesake_store()))
+
+
+def test_problems_sharing_a_name_are_counted_and_looked_up_by_id(namesakes):
+    ok, text = out(namesakes, "/problems")
+    runs_col = {l.split()[0]: l.split()[-1] for l in text.splitlines() if l.split()[:1] in (["1"], ["2"], ["4"])}
+    assert ok and runs_col == {"1": "1", "2": "1", "4": "0"}  # not "2" for each expr_x_y_z
+    ok, text = out(namesakes, "/problem rastrigin_5d")
+    assert ok and "Problem 4 rastrigin_5d" in text
+    assert "no runs yet" in text and "Nelder-Mead" not in text  # run 3 belongs to problem 3
+    assert "2 problems are named rastrigin_5d" in text and "/problem 3" in text
+    ok, text = out(namesakes, "/problem 3")
+    assert ok and "Problem 3 rastrigin_5d" in text and "Nelder-Mead" in text
+    ok, text = out(namesakes, "/compare 1 2")
+    assert ok and "different problems (expr_x_y_z #1 and expr_x_y_z #2)" in " ".join(text.split())
+    ok, text = out(namesakes, "/tree")
+    assert ok and text.count("★ best") == 4 and "expr_x_y_z #2  (1 run)" in text
+
+
+def test_one_is_singular_in_command_output(namesakes, tmp_path):
+    ok, text = out(namesakes, f"/export 4 -o {tmp_path / 'r.csv'}")
+    assert ok and "(csv, 1 evaluation)" in text
+    ok, text = out(namesakes, "/report 4")
+    assert ok and "1 variable)" in text and "1 evaluation in" in text and "1 run_" not in text
+    assert "1 variables" not in text and "1 evaluations" not in text
+    ok, text = out(namesakes, "/tree")
+    assert "(1 run)" in text and "· 1 eval ·" in text
+
+
+def test_unknown_problem_filter_is_one_error_line(shell):
+    ok, text = out(shell, "/runs --problem nope")
+    assert not ok
+    assert text.startswith("error: no problem named 'nope'; known problems: rb, sp")
+    assert "no matching runs" not in text and len(text.strip().splitlines()) == 1
+    ok, text = out(shell, "/runs --problem 9")
+    assert not ok and text.startswith("error: no problem 9") and "(see /problems)" in text
+
+
+def test_history_shows_the_answer_as_plain_text(shell):
+    shell.transcript.append({"request": "maximize x + 2y + 2z", "run_ids": [6],
+                             "answer": "**Run 6** on 'expr\\_x\\_y\\_z' (x + 2\\*y + 2\\*z \\<= 72): "
+                                       "`SLSQP` found 72.\n\nMore."})
+    ok, text = out(shell, "/history")
+    assert ok and "Run 6 on 'expr_x_y_z' (x + 2*y + 2*z <= 72): SLSQP found 72." in text
+    assert "\\_" not in text and "**" not in text and "`" not in text
+
+
+def test_register_checks_the_function_exists_without_importing(shell, tmp_path):
+    code = tmp_path / "model.py"
+    code.write_text("import sys\nsys.exit('imported!')\n\ndef cost(x):\n    return sum(x)\n")
+    ok, text = out(shell, f"/register my_cost {code}:missing")
+    assert not ok and text.startswith("error: ")
+    assert str(code) in text and "'missing'" in text and "cost" in text
+    ok, text = out(shell, f"/register my_cost {code}:cost --gradient {code}:grad")
+    assert not ok and "no gradient named 'grad'" in text
+    (tmp_path / "bad.py").write_text("def cost(x:\n")
+    ok, text = out(shell, f"/register my_cost {tmp_path / 'bad.py'}:cost")
+    assert not ok and "is not valid Python (line 1" in text
+
+
+def test_session_report_plots_each_problem_apart(namesakes):
+    namesakes.transcript.append({"request": "r", "answer": "", "run_ids": [1, 2, 4]})
+    ok, text = out(namesakes, "/report")
+    assert ok and "convergence: expr_x_y_z #1" in text and "convergence: q" in text
+    md_file = next((namesakes.reader.path / "reports").glob("report-1-2-4-*.md"))
+    md = md_file.read_text()
+    pictures = [l for l in md.splitlines() if l.startswith("![convergence](")]
+    assert len(pictures) == 3 and len(set(pictures)) == 3  # one per problem, not one mixed plot
+    for line in pictures:
+        assert (md_file.parent / line[len("![convergence]("):-1]).exists()

@@ -131,3 +131,29 @@ def test_ask_json_reports_runs_and_answer(store, capsys, monkeypatch):
     data = json.loads(capsys.readouterr().out)
     assert data["answer"] == "Ran **show run 1**." and data["run_ids"] == [1]
     assert data["runs"][0]["algorithm"] == "BFGS" and data["model"] == "offline"
+
+
+def test_hints_outside_the_shell_name_paola_commands(store, capsys):
+    assert main(["show", "999", "--store", store]) == 1
+    err = capsys.readouterr().err
+    assert "(see paola runs)" in err and "see /runs" not in err
+    assert main(["runs", "--problem", "nope", "--store", store]) == 1
+    captured = capsys.readouterr()
+    assert "no problem named 'nope'" in captured.err and "no runs yet" not in captured.out
+
+
+def test_exported_script_names_its_own_file(store, tmp_path, capsys):
+    path = tmp_path / "again.py"
+    assert main(["export", "1", "--format", "script", "-o", str(path), "--store", store]) == 0
+    text = path.read_text()
+    assert "python again.py" in text and "paola_run_1.py" not in text
+
+
+def test_register_fails_at_once_for_a_missing_function(store, tmp_path, capsys):
+    code = tmp_path / "model.py"
+    code.write_text("def cost(x):\n    return sum(v * v for v in x)\n")
+    assert main(["register", "my_cost", f"{code}:nope", "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert str(code) in err and "no function named 'nope'" in err and "it defines cost" in err
+    assert main(["register", "my_cost", f"{code}:cost", "--store", store]) == 0
+    assert "registered my_cost" in capsys.readouterr().out

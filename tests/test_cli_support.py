@@ -41,8 +41,16 @@ class FakeStore:
         self.evaluations = evaluations or {}
 
     def list_runs(self, problem=None, status=None, limit=50, offset=0):
+        # like the real store: a name matches every problem of that name, an int one problem id
+        def of(r):
+            if problem is None:
+                return True
+            if isinstance(problem, int) or str(problem).isdigit():
+                return r["problem_id"] == int(problem)
+            return r["problem"] == problem
+
         rows = [r for r in sorted(self.run_rows.values(), key=lambda r: -r["id"])
-                if (problem is None or r["problem"] == problem) and (status is None or r["status"] == status)]
+                if of(r) and (status is None or r["status"] == status)]
         return rows[offset:offset + limit]
 
     def count_runs(self, problem=None, status=None):
@@ -88,3 +96,20 @@ def sample_store():
     curve = lambda n, f0: [f0 * 10 ** (-8 * i / max(n - 1, 1)) for i in range(n)]  # noqa: E731
     evaluations = {1: curve(150, 24.2), 2: curve(40, 24.2), 4: curve(12, 1e-9), 5: curve(200, 30.0)}
     return FakeStore([rb, sp], runs, evaluations)
+
+
+def namesake_store():
+    """Problems that share names, as repeated requests make them: expr_x_y_z twice (1 run each, maximize),
+    rastrigin_5d twice (only the first, problem 3, has a run; problem 4 is the newest), one variable in q."""
+    e1 = problem(1, "expr_x_y_z", objective="x + 2*y + 2*z", kind="expression", dim=3, sense="maximize",
+                 constraints=["x + 2*y + 2*z <= 72"])
+    e2 = problem(2, "expr_x_y_z", objective="x + 2*y + 2*z", kind="expression", dim=3, sense="maximize",
+                 constraints=["x + 2*y + 2*z <= 72"])
+    r1 = problem(3, "rastrigin_5d", objective="rastrigin", dim=5)
+    r2 = problem(4, "rastrigin_5d", objective="rastrigin", dim=5)
+    q = problem(5, "q", objective="x**2", kind="expression", dim=1)
+    runs = [run(1, e1, "SLSQP", best_f=72.0, n=5), run(2, e2, "SLSQP", best_f=70.0, n=7),
+            run(3, r1, "Nelder-Mead", best_f=3.0, n=1), run(4, q, "L-BFGS-B", best_f=1e-9, n=1)]
+    evaluations = {1: [10.0, 50.0, 60.0, 70.0, 72.0], 2: [5.0, 20.0, 40.0, 60.0, 65.0, 69.0, 70.0],
+                   3: [3.0], 4: [1e-9]}
+    return FakeStore([e1, e2, r1, r2, q], runs, evaluations)

@@ -82,7 +82,7 @@ def test_compare_refuses_to_rank_runs_of_different_problems():
     assert best is None
     text = render(comparison(runs))
     assert "★" not in text
-    assert "different problems (rb, sp)" in text and "not ranked" in text
+    assert "different problems (rb and sp)" in text and "not ranked" in text
 
 
 def test_compare_respects_maximize_and_feasibility():
@@ -117,3 +117,33 @@ def test_terminal_plot_labels_decades_readably():
     text = render(convergence_chart([curve], width=70))
     assert "1e-06" in text or "1e-05" in text
     assert "0.0000" not in text
+
+
+def test_views_tell_apart_problems_that_share_a_name():
+    from aopt.cli._views import problems_table
+    from tests.test_cli_support import namesake_store
+
+    store = namesake_store()
+    runs = store.list_runs()
+    table = render(runs_table(runs), width=120)
+    assert "expr_x_y_z #1" in table and "expr_x_y_z #2" in table
+    assert "q #" not in table  # a name used once stays as it is
+    text = render(comparison([store.get_run(1), store.get_run(2)], "maximize"))
+    assert "different problems (expr_x_y_z #1 and expr_x_y_z #2)" in text
+    tree = render(lineage_tree(runs, {1: "maximize", 2: "maximize", 3: "minimize", 5: "minimize"}))
+    assert "expr_x_y_z #1  (1 run)" in tree and "expr_x_y_z #2  (1 run)" in tree
+    assert tree.count("★ best") == 4  # one per problem, none lost to a shared name
+    counts = render(problems_table(store.list_problems(), {1: 1, 2: 1, 3: 1, 5: 1}), width=120)
+    row = next(l for l in counts.splitlines() if l.split()[:1] == ["4"])
+    assert row.split()[-1] == "0"  # problem 4 has no runs of its own
+
+
+def test_one_is_singular_in_views():
+    from tests.test_cli_support import namesake_store
+
+    store = namesake_store()
+    tree = render(lineage_tree(store.list_runs()))
+    assert "· 1 eval ·" in tree and "1 evals" not in tree
+    r = dict(store.get_run(4), n_iterations=1, n_gradient_evaluations=1)
+    detail = render(run_detail(r, store.get_problem(5)))
+    assert "1 (+1 gradient), 1 iteration" in detail

@@ -129,6 +129,7 @@ class SlashCommands:
 
         if a.limit < 1:
             raise UsageError(f"--limit must be a positive whole number; got {a.limit}")
+        self.reader.check_problem_filter(a.problem)  # an unknown problem is one error line, nothing else
         total = self.reader.count(a.problem, a.status)
         if a.sort in ("id", "newest"):
             rows = self.reader.runs(a.problem, a.status, limit=a.limit)
@@ -137,8 +138,6 @@ class SlashCommands:
         if not rows:
             what = " matching" if (a.problem or a.status) else ""
             self.console.print(Text(f"no{what} runs yet in {self.reader.path}", style="dim"))
-            if a.problem and a.problem not in self.reader.problem_names():
-                self.reader.problem(a.problem)  # raises NotFound with the known names
             return
         self.console.print(runs_table(rows, total=total))
 
@@ -158,7 +157,8 @@ class SlashCommands:
         from aopt.cli._run_views import comparison
 
         if len(a.runs) < 2:
-            raise UsageError("/compare needs at least two runs, e.g. /compare 3 4")
+            raise UsageError(f"{self.reader.cmd('compare')} needs at least two runs, e.g. "
+                             f"{self.reader.cmd('compare 3 4')}")
         runs = self._runs(a.runs)
         self.console.print(comparison(runs, self.reader.sense(runs[0])))
 
@@ -188,8 +188,11 @@ class SlashCommands:
         if not runs:
             self.console.print(Text(f"no runs yet in {self.reader.path}", style="dim"))
             return
-        senses = {p["name"]: p.get("sense") or "minimize" for p in self.reader.problems()}
-        self.console.print(lineage_tree(runs, senses, focus))
+        from aopt.cli._format import problem_labels
+
+        problems = self.reader.problems()
+        senses = {p["id"]: p.get("sense") or "minimize" for p in problems}
+        self.console.print(lineage_tree(runs, senses, focus, problem_labels(problems)))
 
     @slash("problems")
     def problems(self, a):
@@ -201,9 +204,9 @@ class SlashCommands:
             self.console.print(Text("no problems yet: ask for one, e.g. 'minimize sphere in 3 dimensions'",
                                     style="dim"))
             return
-        counts: dict = {}
+        counts: dict = {}  # by problem id: several problems can share a name
         for r in self.reader.runs(limit=None):
-            counts[r.get("problem")] = counts.get(r.get("problem"), 0) + 1
+            counts[r.get("problem_id")] = counts.get(r.get("problem_id"), 0) + 1
         self.console.print(problems_table(rows, counts))
 
     @slash("problem", arg("name", metavar="NAME", complete="problem"))
@@ -212,7 +215,8 @@ class SlashCommands:
         from aopt.cli._views import problem_panel
 
         p = self.reader.problem(a.name)
-        self.console.print(problem_panel(p, self.reader.runs(problem=p["name"], limit=20)))
+        runs = self.reader.runs(problem=p["id"], limit=20)  # this problem's runs, not its namesakes'
+        self.console.print(problem_panel(p, runs, self.reader.namesakes(p), self.reader.command_prefix))
 
     @slash("register", arg("name", metavar="NAME"), arg("function", metavar="FILE.py:FUNCTION"),
            arg("--gradient", metavar="FILE.py:FUNCTION", help="its gradient, same form"),
@@ -222,8 +226,12 @@ class SlashCommands:
 
         The file is not imported here: it runs in a sandbox worker when a run evaluates it.
         """
+        from aopt.cli._codecheck import check_defines
         from aopt.runs import ProblemCatalog
 
+        check_defines(a.function)  # a missing function fails here, not at the first run
+        if a.gradient:
+            check_defines(a.gradient, "gradient")
         record = ProblemCatalog(self.reader.store).register_function(a.name, a.function, a.gradient,
                                                                      a.description)
         self.console.print(f"registered [bold]{record['name']}[/] = {record['objective']}"
@@ -234,7 +242,8 @@ class SlashCommands:
         """The Python functions registered by name (see /register)."""
         rows = self.reader.store.list_functions()
         if not rows:
-            self.console.print(Text("no functions registered: /register NAME FILE.py:FUNCTION", style="dim"))
+            self.console.print(Text(f"no functions registered: {self.reader.cmd('register NAME FILE.py:FUNCTION')}",
+                                    style="dim"))
             return
         for r in rows:
             self.console.print(f"[bold]{r['name']}[/]  {r['objective']}"
@@ -257,13 +266,15 @@ class SlashCommands:
         from aopt.cli._export import EXTENSIONS, export_run
 
         run = self.reader.run(a.run)
-        text = export_run(self.reader, run, a.format, getattr(self.agent, "ctx", None) and
-                          (lambda: self.agent.ctx))
+        from aopt.cli._format import plural
+
         path = Path(a.output or f"run-{run['id']}{EXTENSIONS[a.format]}").expanduser()
         if not path.parent.exists():
             raise InvalidInput(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+        text = export_run(self.reader, run, a.format, getattr(self.agent, "ctx", None) and
+                          (lambda: self.agent.ctx), filename=path.name)
         path.write_text(text, encoding="utf-8")
-        self.console.print(f"wrote {path} ({a.format}, {run.get('n_evaluations') or 0} evaluations)")
+        self.console.print(f"wrote {path} ({a.format}, {plural(run.get('n_evaluations') or 0, 'evaluation')})")
 
     @slash("report", arg("runs", nargs="*", metavar="RUN", complete="run"),
            arg("-o", "--output", metavar="FOLDER", help="folder for the report (default: STORE/reports)"))
@@ -277,12 +288,20 @@ class SlashCommands:
         else:
             ids = self.session_run_ids()
             if not ids:
-                raise UsageError("no runs in this session yet; name runs to report on, e.g. /report 3 4")
+                raise UsageError(f"no runs in this session yet; name runs to report on, e.g. "
+                                 f"{self.reader.cmd('report 3 4')}")
             runs = self._runs(ids)
             title = "paola session report"
         report = build_report(self.reader, runs, title, Path(a.output) if a.output else None)
         self.console.print(Markdown(report.terminal_markdown))
-        self.console.print(self.chart(runs))
+        for group in _by_problem(runs):  # one chart per problem: values of different problems do not compare
+            title = None
+            if len(group) < len(runs):
+                from aopt.cli._format import problem_labels
+
+                label = problem_labels(runs).get(group[0].get("problem_id"), group[0].get("problem"))
+                title = f"convergence: {label}"
+            self.console.print(self.chart(group, title=title))
         self.console.print(Text(f"report written to {report.path}", style="bold"))
 
     @slash("model", arg("spec", nargs="?", metavar="SPEC", complete="model"))
@@ -314,9 +333,11 @@ class SlashCommands:
         if not self.transcript:
             self.console.print(Text("no requests yet in this conversation", style="dim"))
             return
+        from aopt.cli._format import plain_markdown
+
         for i, turn in enumerate(self.transcript, 1):
             runs = turn.get("run_ids") or []
-            answer = (turn.get("answer") or "").strip().splitlines()
+            answer = [plain_markdown(line) for line in (turn.get("answer") or "").strip().splitlines()]
             self.console.print(Text.assemble((f"{i}. ", "bold"), (turn["request"], "bold cyan"),
                                              (f"   runs {', '.join(map(str, runs))}" if runs else "", "dim")))
             if answer:
@@ -326,6 +347,14 @@ class SlashCommands:
     def exit(self, a):
         """Leave paola (Ctrl+D does the same)."""
         raise ExitShell()
+
+
+def _by_problem(runs: list[dict]) -> list[list[dict]]:
+    """Runs grouped by problem id, in order of first appearance."""
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault(r.get("problem_id", r.get("problem")), []).append(r)
+    return list(groups.values())
 
 
 class _ns:

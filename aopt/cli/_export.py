@@ -47,12 +47,12 @@ def _variables(problem: dict | None, d: int) -> list[str]:
     return names if len(names) == d else [f"x{i + 1}" for i in range(d)]
 
 
-def export_run(reader, run: dict, fmt: str, ctx_factory=None) -> str:
-    """The export text of one run in `fmt` (csv, json or script)."""
+def export_run(reader, run: dict, fmt: str, ctx_factory=None, filename: str | None = None) -> str:
+    """The export text of one run in `fmt` (csv, json or script); `filename`: where a script is written."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"export format must be one of {', '.join(EXPORT_FORMATS)}; got {fmt!r}")
     if fmt == "script":
-        return _script(reader, run, ctx_factory)
+        return _script(reader, run, ctx_factory, filename)
     hist = reader.history(run, max_points=None)
     problem = reader.problem_of(run)
     x = hist.get("x")
@@ -73,7 +73,7 @@ def export_run(reader, run: dict, fmt: str, ctx_factory=None) -> str:
                        "evaluations": [dict(zip(columns, _clean(r))) for r in rows]}, indent=1) + "\n"
 
 
-def _script(reader, run: dict, ctx_factory) -> str:
+def _script(reader, run: dict, ctx_factory, filename: str | None = None) -> str:
     try:
         from aopt.agent import run_script
     except ImportError:
@@ -84,4 +84,8 @@ def _script(reader, run: dict, ctx_factory) -> str:
         from aopt.tools import Context
 
         ctx = Context(store=reader.store, runs=RunManager(reader.store))
-    return run_script(ctx, run["id"])
+    text = run_script(ctx, run["id"])
+    if filename:  # the docstring says how to run it: under the name it was actually written to
+        default = f"paola_run_{run['id']}.py"
+        text = text.replace(f"python {default}", f"python {filename}")
+    return text

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timezone
 
 __all__ = ["fmt_value", "fmt_duration", "fmt_when", "fmt_vector", "fmt_bool", "fmt_count",
-           "fmt_options", "STATUS_STYLES", "status_text"]
+           "fmt_options", "STATUS_STYLES", "status_text", "plural", "plain_markdown", "problem_labels"]
 
 STATUS_STYLES = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
@@ -40,6 +40,57 @@ def fmt_count(n) -> str:
         return f"{int(n):,}"
     except (TypeError, ValueError):
         return str(n)
+
+
+def plural(n, word: str, words: str | None = None) -> str:
+    """'1 evaluation', '2 evaluations', '1,200 evaluations' (words: the plural when it is not word + s)."""
+    try:
+        one = int(n) == 1
+    except (TypeError, ValueError):
+        one = False
+    return f"{fmt_count(n)} {word if one else (words or word + 's')}"
+
+
+def plain_markdown(text: str) -> str:
+    """One line of Markdown as the plain text a reader sees: no escapes, no ** or `, links as their text."""
+    import re
+
+    from markdown_it import MarkdownIt
+
+    line = re.sub(r"^\s{0,3}(#{1,6}\s+|[-*+]\s+|>\s*)", "", str(text or ""))
+    try:
+        tokens = MarkdownIt("commonmark").parseInline(line)
+    except Exception:  # never fail a view on odd text
+        return line
+    out = []
+    for tok in tokens:
+        for child in tok.children or []:
+            if child.type in ("text", "code_inline", "html_inline"):
+                out.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                out.append(" ")
+            elif child.type == "image":
+                out.append(child.content or "")
+    return "".join(out)
+
+
+def problem_labels(records) -> dict:
+    """{problem id: label} for runs or problems: the name, with ' #ID' added where names are shared.
+
+    Several problems can have the same name (each request makes a new one); the id tells them apart.
+    Problem records are keyed by `id`, runs by `problem_id`.
+    """
+    ids_by_name: dict = {}
+    pairs = []
+    for r in records:
+        if "problem_id" in r:  # a run
+            pid, name = r.get("problem_id"), r.get("problem")
+        else:  # a problem
+            pid, name = r.get("id"), r.get("name")
+        name = name or "?"
+        pairs.append((pid, name))
+        ids_by_name.setdefault(name, set()).add(pid)
+    return {pid: (name if len(ids_by_name[name]) == 1 else f"{name} #{pid}") for pid, name in pairs}
 
 
 def fmt_duration(seconds) -> str:

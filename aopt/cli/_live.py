@@ -7,7 +7,7 @@ import time
 
 from rich.text import Text
 
-from aopt.cli._format import fmt_count, fmt_duration, fmt_value
+from aopt.cli._format import fmt_duration, fmt_value, plural
 
 __all__ = ["AgentPresenter", "short_args"]
 
@@ -96,7 +96,7 @@ class AgentPresenter:
 
     def progress_text(self, event: dict) -> str:
         run = f"run {event['run_id']} · " if event.get("run_id") is not None else ""
-        return (f"▸ {run}{fmt_count(event.get('n_evaluations'))} evals · best "
+        return (f"▸ {run}{plural(event.get('n_evaluations'), 'eval')} · best "
                 f"{fmt_value(event.get('best_f'))} · {fmt_duration(event.get('elapsed_s'))}"
                 "   (Ctrl+C stops it and keeps the run)")
 

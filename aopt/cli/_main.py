@@ -158,7 +158,7 @@ def _shell(args, base_url) -> int:
 def _reader(args):
     from aopt.cli._records import StoreReader
 
-    return StoreReader(args.store)
+    return StoreReader(args.store, command_prefix="paola ")  # hints say `paola runs`, not /runs
 
 
 def _cmd_runs(args, base_url) -> int:
@@ -170,6 +170,7 @@ def _cmd_runs(args, base_url) -> int:
     if args.sort not in SORT_KEYS:
         raise InvalidInput(f"--sort must be one of {', '.join(SORT_KEYS)}; got {args.sort!r}")
     reader = _reader(args)
+    reader.check_problem_filter(args.problem)  # an unknown problem is an error, not "no runs yet"
     total = reader.count(args.problem, args.status)
     if args.sort in ("id", "newest"):
         rows = reader.runs(args.problem, args.status, limit=args.limit)
@@ -206,7 +207,8 @@ def _cmd_export(args, base_url) -> int:
 
     reader = _reader(args)
     run = reader.run(args.run)
-    text = export_run(reader, run, args.format)
+    text = export_run(reader, run, args.format,
+                      filename=Path(args.output).name if args.output else None)
     if args.output:
         path = Path(args.output).expanduser()
         if not path.parent.exists():
@@ -231,8 +233,8 @@ def _cmd_report(args, base_url) -> int:
         newest = reader.runs(limit=1)
         if not newest:
             raise PaolaError(f"no runs to report on in {reader.path}")
-        runs = list(reversed(reader.runs(problem=newest[0]["problem"], limit=20)))
-        title = f"paola report: problem {newest[0]['problem']}"
+        runs = list(reversed(reader.runs(problem=newest[0]["problem_id"], limit=20)))
+        title = f"paola report: problem {newest[0]['problem_id']} {newest[0]['problem']}"
     report = build_report(reader, runs, title, Path(args.output) if args.output else None)
     if args.json:
         _dump(report.to_dict())
@@ -303,7 +305,9 @@ def _cmd_replay(args, base_url) -> int:
         for r in results:
             presenter.tool_end({"name": r.get("name"), "summary": r.get("summary"),
                                 "error": r.get("error"), "duration_s": r.get("duration_s")})
-    console.print(f"replayed {len(results)} tool calls of session {text}"
+    from aopt.cli._format import plural
+
+    console.print(f"replayed {plural(len(results), 'tool call')} of session {text}"
                   + (f"; {len(failed)} failed" if failed else ""))
     return EXIT_FAILED if failed else EXIT_OK
 

@@ -30,9 +30,15 @@ def parse_run_id(text) -> int:
 class StoreReader:
     """Read access to one store, opened on first use; a store folder that does not exist reads as empty."""
 
-    def __init__(self, path=None, store=None):
+    def __init__(self, path=None, store=None, command_prefix: str = "/"):
         self.path = store_path(path)
         self._store = store
+        # how hints name a command: "/runs" in the shell, "paola runs" on the command line
+        self.command_prefix = command_prefix
+
+    def cmd(self, text: str) -> str:
+        """A command as the user would type it here: cmd("runs") is "/runs" or "paola runs"."""
+        return f"{self.command_prefix}{text}"
 
     # -- the store -----------------------------------------------------------------------
     @property
@@ -79,7 +85,7 @@ class StoreReader:
         except NotFound:
             total = self.count()
             hint = f"runs are numbered 1 to {self.latest_id()}" if total else "the store has no runs yet"
-            raise NotFound(f"no run {run_id} in {self.path}; {hint} (see /runs)") from None
+            raise NotFound(f"no run {run_id} in {self.path}; {hint} (see {self.cmd('runs')})") from None
 
     def latest_id(self) -> int:
         rows = self.runs(limit=1)
@@ -104,13 +110,32 @@ class StoreReader:
         if text.isdigit():
             if not self.exists:
                 raise NotFound(f"no problem {text}: the store {self.path} is empty")
-            return self.store.get_problem(int(text))
+            try:
+                return self.store.get_problem(int(text))
+            except NotFound:
+                ids = [p["id"] for p in self.problems()]
+                hint = f"problems are numbered 1 to {max(ids)}" if ids else "there are no problems yet"
+                raise NotFound(f"no problem {text} in {self.path}; {hint} (see {self.cmd('problems')})") from None
         found = self.store.find_problem(text) if self.exists else None
         if found is None:
             names = self.problem_names()
             known = ", ".join(names[:20]) if names else "none yet"
             raise NotFound(f"no problem named {text!r}; known problems: {known}")
         return found
+
+    def namesakes(self, problem: dict) -> list[int]:
+        """Ids of the other problems with the same name as `problem`."""
+        return [p["id"] for p in self.problems() if p.get("name") == problem.get("name")
+                and p.get("id") != problem.get("id")]
+
+    def check_problem_filter(self, ref) -> None:
+        """NotFound, naming the known problems, when `ref` (a name or an id) names no problem."""
+        if ref is None:
+            return
+        text = str(ref).strip().lstrip("#")
+        if not text.isdigit() and text in self.problem_names():
+            return
+        self.problem(text)
 
     def problem_of(self, run: dict) -> dict | None:
         try:

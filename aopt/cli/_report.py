@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from aopt.cli._format import fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector
+from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector, plural,
+                              problem_labels)
 from aopt.cli._run_views import rank_runs
 from aopt.cli._views import constraint_texts
 
@@ -13,19 +14,32 @@ __all__ = ["Report", "build_report"]
 
 
 class Report:
-    def __init__(self, markdown: str, path: Path | None, plot_path: Path | None, run_ids: list[int]):
-        self.markdown, self.path, self.plot_path, self.run_ids = markdown, path, plot_path, run_ids
+    """A written report; `plot_paths` holds one convergence picture per problem (`plot_path` the first)."""
+
+    def __init__(self, markdown: str, path: Path | None, plot_paths, run_ids: list[int]):
+        if plot_paths is None:
+            plot_paths = []
+        elif isinstance(plot_paths, (str, Path)):
+            plot_paths = [plot_paths]
+        self.markdown, self.path, self.run_ids = markdown, path, run_ids
+        self.plot_paths = [Path(p) for p in plot_paths]
+
+    @property
+    def plot_path(self) -> Path | None:
+        return self.plot_paths[0] if self.plot_paths else None
 
     @property
     def terminal_markdown(self) -> str:
-        """The Markdown without the image link (the terminal shows its own chart instead)."""
-        if self.plot_path is None:
-            return self.markdown
-        return self.markdown.replace(f"![convergence]({self.plot_path.name})", f"(picture: {self.plot_path})")
+        """The Markdown without the image links (the terminal shows its own charts instead)."""
+        text = self.markdown
+        for p in self.plot_paths:
+            text = text.replace(f"![convergence]({p.name})", f"(picture: {p})")
+        return text
 
     def to_dict(self) -> dict:
         return {"path": str(self.path) if self.path else None,
                 "plot": str(self.plot_path) if self.plot_path else None,
+                "plots": [str(p) for p in self.plot_paths],
                 "run_ids": self.run_ids, "markdown": self.markdown}
 
 
@@ -33,11 +47,11 @@ def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _problem_section(problem: dict, runs: list[dict]) -> list[str]:
-    out = [f"## Problem `{problem.get('name', runs[0].get('problem'))}`", ""]
+def _problem_section(problem: dict, runs: list[dict], label: str | None = None) -> list[str]:
+    out = [f"## Problem `{label or problem.get('name', runs[0].get('problem'))}`", ""]
     dim = problem.get("dimension") or len(problem.get("variables") or [])
     out.append(f"- objective: `{_md(problem.get('objective', '?'))}` ({problem.get('kind') or 'problem'}, "
-               f"{problem.get('sense') or 'minimize'}, {dim} variables)")
+               f"{problem.get('sense') or 'minimize'}, {plural(dim, 'variable')})")
     cons = constraint_texts(problem)
     out.append("- constraints: " + ("; ".join(f"`{_md(c)}`" for c in cons) if cons else "none"))
     bounds = problem.get("bounds")
@@ -55,7 +69,7 @@ def _problem_section(problem: dict, runs: list[dict]) -> list[str]:
         out.append(f"{runs.index(r) + 1}. **Run {r['id']}**: {r.get('algorithm')}, options "
                    f"{fmt_options(r.get('options'))}" + (f", seed {r['seed']}" if r.get("seed") is not None else "")
                    + (f", {how}" if how else "") + f" — {r.get('status')} after "
-                   f"{fmt_count(r.get('n_evaluations') or 0)} evaluations in {fmt_duration(r.get('duration_s'))}."
+                   f"{plural(r.get('n_evaluations') or 0, 'evaluation')} in {fmt_duration(r.get('duration_s'))}."
                    + (f" {_md(r['description'])}" if r.get("description") else ""))
     best_id, note = rank_runs(runs, problem.get("sense") or "minimize")
     out += ["", "### Results", "", "| run | algorithm | status | best f | evaluations | time | converged |",
@@ -94,25 +108,30 @@ def build_report(reader, runs: list[dict], title: str, folder: Path | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     base = f"report-{'-'.join(map(str, ids[:6]))}{'-etc' if len(ids) > 6 else ''}-{stamp}"
     lines = [f"# {title}", "", f"_{datetime.now().strftime('%Y-%m-%d %H:%M')} · store `{reader.path}` · "
-             f"{len(runs)} run{'s' if len(runs) != 1 else ''}_", ""]
+             f"{plural(len(runs), 'run')}_", ""]
     groups: dict = {}
     for r in runs:
         groups.setdefault(r.get("problem_id", r.get("problem")), []).append(r)
-    for group in groups.values():
-        lines += _problem_section(reader.problem_of(group[0]) or {"name": group[0].get("problem")}, group)
-    curves = []
-    for r in runs:
-        if r.get("n_evaluations"):
-            try:
-                curves.append(best_so_far(f"run {r['id']} {r.get('algorithm')}", reader.history(r),
-                                          reader.sense(r)))
-            except Exception:  # a run without stored evaluations still gets its row in the table
-                pass
-    plot_path = None
-    if any(c.xs for c in curves):
-        plot_path = save_plot(curves, folder / f"{base}.png", title="convergence")
-        lines += ["## Convergence", "", f"![convergence]({plot_path.name})", ""]
+    labels = problem_labels(runs)
+    plot_paths = []
+    for n, group in enumerate(groups.values(), 1):
+        label = labels.get(group[0].get("problem_id"), group[0].get("problem"))
+        lines += _problem_section(reader.problem_of(group[0]) or {"name": group[0].get("problem")}, group, label)
+        # one convergence plot per problem: best values of different problems (or senses) do not compare
+        curves = []
+        for r in group:
+            if r.get("n_evaluations"):
+                try:
+                    curves.append(best_so_far(f"run {r['id']} {r.get('algorithm')}", reader.history(r),
+                                              reader.sense(r)))
+                except Exception:  # a run without stored evaluations still gets its row in the table
+                    pass
+        if any(c.xs for c in curves):
+            name = f"{base}.png" if len(groups) == 1 else f"{base}-p{n}.png"
+            plot_path = save_plot(curves, folder / name, title=f"convergence: {label}")
+            plot_paths.append(plot_path)
+            lines += ["### Convergence", "", f"![convergence]({plot_path.name})", ""]
     path = folder / f"{base}.md"
     markdown = "\n".join(lines)
     path.write_text(markdown, encoding="utf-8")
-    return Report(markdown, path, plot_path, ids)
+    return Report(markdown, path, plot_paths, ids)

@@ -9,7 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector,
-                              fmt_when, status_text)
+                              fmt_when, plural, problem_labels, status_text)
 from aopt.cli._views import constraint_texts, variables_table
 
 __all__ = ["run_detail", "comparison", "rank_runs", "lineage_tree", "run_label"]
@@ -62,8 +62,8 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
         result.append(("checks", ", ".join(f"{k.replace('_', ' ')} {fmt_value(v, 3)}" for k, v in checks)))
     n_grad = run.get("n_gradient_evaluations")
     result += [("evaluations", fmt_count(run.get("n_evaluations") or 0)
-                + (f" (+{fmt_count(n_grad)} gradients)" if n_grad else "")
-                + f", {fmt_count(run.get('n_iterations') or 0)} iterations"),
+                + (f" (+{plural(n_grad, 'gradient')})" if n_grad else "")
+                + f", {plural(run.get('n_iterations') or 0, 'iteration')}"),
                ("time", f"{fmt_duration(run.get('duration_s'))}  "
                         f"(started {fmt_when(run.get('started_at'))}, finished {fmt_when(run.get('finished_at'))})")]
     if run.get("message"):
@@ -90,7 +90,7 @@ def _tail(text: str, lines: int = 12) -> Text:
     rows = text.rstrip("\n").splitlines()
     shown = "\n".join(rows[-lines:])
     if len(rows) > lines:
-        shown = f"[... {len(rows) - lines} earlier lines; paola show N --json has all ...]\n" + shown
+        shown = f"[... {plural(len(rows) - lines, 'earlier line')}; paola show N --json has all ...]\n" + shown
     return Text(shown, style="dim")
 
 
@@ -129,9 +129,8 @@ def rank_runs(runs: list[dict], sense: str = "minimize") -> tuple[int | None, st
     """(best run id, a sentence why); refuses to rank runs of different problems."""
     problems = {r.get("problem_id", r.get("problem")) for r in runs}
     if len(problems) > 1:
-        names = ", ".join(sorted({str(r.get("problem")) for r in runs}))
-        return None, (f"these runs solve different problems ({names}), so they are not ranked "
-                      "against each other")
+        return None, (f"these runs solve different problems ({_and(_problem_names(runs))}), so they are "
+                      "not ranked against each other")
     with_value = [r for r in runs if r.get("best_f") is not None]
     if not with_value:
         return None, "none of these runs has a value yet"
@@ -144,9 +143,25 @@ def rank_runs(runs: list[dict], sense: str = "minimize") -> tuple[int | None, st
                                                           " (no run is feasible)"))
 
 
+def _problem_names(runs: list[dict]) -> list[str]:
+    """The distinct problems of `runs` in run order, with '#ID' where two share a name."""
+    labels = problem_labels(runs)
+    seen: list[str] = []
+    for r in runs:
+        label = labels.get(r.get("problem_id"), r.get("problem") or "?")
+        if label not in seen:
+            seen.append(label)
+    return seen
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def comparison(runs: list[dict], sense: str = "minimize") -> Group:
     """Runs side by side, one column each; the best column highlighted when they share a problem."""
     best_id, note = rank_runs(runs, sense)
+    labels = problem_labels(runs)
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     table.add_column("")
     for r in runs:
@@ -154,7 +169,7 @@ def comparison(runs: list[dict], sense: str = "minimize") -> Group:
         table.add_column(f"run {r['id']}{star}", justify="right",
                          style="bold green" if r["id"] == best_id else None, overflow="fold")
     rows = [
-        ("problem", lambda r: r.get("problem") or "?"),
+        ("problem", lambda r: labels.get(r.get("problem_id"), r.get("problem") or "?")),
         ("algorithm", lambda r: r.get("algorithm") or "?"),
         ("status", lambda r: status_text(r.get("status"))),
         ("best f", lambda r: fmt_value(r.get("best_f"))),
@@ -178,7 +193,7 @@ def run_label(run: dict, best: bool = False, focus: bool = False) -> Text:
     """'#3 BFGS completed f=1e-08 · 250 evals · 1.2 s ✓' with marks for the best and the focused run."""
     t = Text.assemble((f"#{run['id']} ", "bold"), (run.get("algorithm") or "?", "bold"), " ",
                       status_text(run.get("status")), f"  f={fmt_value(run.get('best_f'))}",
-                      (f" · {fmt_count(run.get('n_evaluations') or 0)} evals · "
+                      (f" · {plural(run.get('n_evaluations') or 0, 'eval')} · "
                        f"{fmt_duration(run.get('duration_s'))}", "dim"))
     if run.get("converged"):
         t.append(" ✓ converged", style="green")
@@ -189,8 +204,14 @@ def run_label(run: dict, best: bool = False, focus: bool = False) -> Text:
     return t
 
 
-def lineage_tree(runs: list[dict], senses: dict | None = None, focus: int | None = None) -> Tree:
-    """Runs grouped by problem, each warm start or restart under the run it continued from."""
+def lineage_tree(runs: list[dict], senses: dict | None = None, focus: int | None = None,
+                 labels: dict | None = None) -> Tree:
+    """Runs grouped by problem, each warm start or restart under the run it continued from.
+
+    Grouped by problem id (several problems can share a name; their groups show '#ID');
+    `senses` maps a problem id (or, failing that, its name) to minimize or maximize; `labels` a problem
+    id to its label (default: from the runs shown, see problem_labels).
+    """
     senses = senses or {}
     by_id = {r["id"]: r for r in runs}
     kids: dict = {}
@@ -211,11 +232,15 @@ def lineage_tree(runs: list[dict], senses: dict | None = None, focus: int | None
         roots = kids.get(None, [])
     problems: dict = {}
     for r in sorted(runs, key=lambda r: r["id"]):
-        problems.setdefault(r.get("problem") or "?", []).append(r)
+        problems.setdefault(r.get("problem_id", r.get("problem")), []).append(r)
+    labels = {**problem_labels(runs), **(labels or {})}
     tree = Tree(Text("runs by problem" if focus is None else f"lineage of run {focus}", style="bold"))
-    for name, group in problems.items():
-        best_id, _ = rank_runs(group, senses.get(name, "minimize"))
-        branch = tree.add(Text.assemble((name, "bold cyan"), (f"  ({len(group)} run{'s' if len(group) != 1 else ''})", "dim")))
+    for key, group in problems.items():
+        name = group[0].get("problem") or "?"
+        sense = senses.get(key) or senses.get(name) or "minimize"
+        best_id, _ = rank_runs(group, sense)
+        label = labels.get(group[0].get("problem_id"), name)
+        branch = tree.add(Text.assemble((label, "bold cyan"), (f"  ({plural(len(group), 'run')})", "dim")))
         ids = {r["id"] for r in group}
 
         def add(node, run):

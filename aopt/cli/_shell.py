@@ -11,6 +11,7 @@ from rich.text import Text
 from aopt import __version__
 from aopt.cli._agent_link import OFFLINE_HINT, AgentLink
 from aopt.cli._commands import SlashCommands
+from aopt.cli._format import plural
 from aopt.cli._live import AgentPresenter
 from aopt.cli._records import StoreReader
 from aopt.cli._registry import ExitShell
@@ -114,14 +115,14 @@ class Shell:
         self.console.print(Text.assemble((f"paola {__version__}", "bold"),
                                          " — describe a function to minimize; /help for commands"))
         self.console.print(Text.assemble("model ", (self.agent.model_name, "bold cyan"), " · store ",
-                                         (str(self.reader.path), "bold"), f" · {self.run_count()} runs"))
+                                         (str(self.reader.path), "bold"), f" · {plural(self.run_count(), 'run')}"))
         if self.agent.is_offline:
             self.console.print(Text(OFFLINE_HINT, style="dim"))
 
     def toolbar(self):
         loading = "" if self.agent.ready else " (loading…)"
         return [("class:bottom-toolbar", f" model {self.agent.model_name}{loading} │ store "
-                 f"{self.reader.path} │ {self.run_count()} runs │ Tab completes · Esc Enter new line · "
+                 f"{self.reader.path} │ {plural(self.run_count(), 'run')} │ Tab completes · Esc Enter new line · "
                  "Ctrl+D exits ")]
 
     # -- loops ------------------------------------------------------------------------------

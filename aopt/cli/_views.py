@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_value, fmt_vector, fmt_when,
-                              status_text)
+                              problem_labels, status_text)
 
 __all__ = ["runs_table", "problems_table", "problem_panel", "algorithms_table", "SORT_KEYS",
            "sort_runs", "constraint_texts"]
@@ -72,9 +72,10 @@ class RunsTable:
         started = width >= 96
         if started:
             table.add_column("started", style="dim", no_wrap=True)
+        labels = problem_labels(self.runs)  # 'name #ID' where shown problems share a name
         for r in self.runs:
             parent = f" ← {r['parent_id']}" if r.get("parent_id") else ""
-            row = [str(r["id"]), (r.get("problem") or "?") + parent, r.get("algorithm") or "?",
+            row = [str(r["id"]), labels.get(r.get("problem_id"), r.get("problem") or "?") + parent, r.get("algorithm") or "?",
                    status_text(r.get("status")), fmt_value(r.get("best_f")),
                    fmt_count(r.get("n_evaluations") or 0), fmt_duration(r.get("duration_s")),
                    _converged_cell(r)]
@@ -97,6 +98,7 @@ def constraint_texts(problem: dict) -> list[str]:
 
 
 def problems_table(problems: list[dict], run_counts: dict | None = None) -> Table:
+    """The problems; `run_counts` maps a problem id to its number of runs."""
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     table.add_column("id", justify="right", style="bold")
     table.add_column("name")
@@ -113,7 +115,7 @@ def problems_table(problems: list[dict], run_counts: dict | None = None) -> Tabl
                p.get("sense") or "minimize", str(p.get("objective") or ""),
                str(len(p.get("constraints") or []))]
         if run_counts is not None:
-            row.append(str(run_counts.get(p.get("name"), 0)))
+            row.append(str(run_counts.get(p.get("id"), 0)))
         table.add_row(*row)
     return table
 
@@ -157,11 +159,22 @@ def variables_table(problem: dict, best_x=None, x0=None, limit: int = 12) -> Tab
     return table
 
 
-def problem_panel(problem: dict, runs: list[dict] | None = None) -> Group:
-    """One problem: objective, sense, variables and bounds, constraints, known optimum, its runs."""
+def problem_panel(problem: dict, runs: list[dict] | None = None, namesakes: list[int] | None = None,
+                  prefix: str = "/") -> Group:
+    """One problem: objective, sense, variables and bounds, constraints, known optimum, its runs.
+
+    `namesakes`: ids of other problems with the same name, which are mentioned (their runs are not shown);
+    `prefix` starts the command that shows one ("/" in the shell, "paola " outside it).
+    """
     head = Text.assemble((f"Problem {problem.get('id', '')} ", "bold"), (problem.get("name") or "?", "bold cyan"),
                          f"  ({problem.get('kind') or 'problem'}, {problem.get('sense') or 'minimize'})")
-    parts = [head, Text(f"objective   {problem.get('objective')}")]
+    parts = [head]
+    if namesakes:
+        others = ", ".join(f"{prefix}problem {i}" for i in namesakes)
+        parts.append(Text(f"{len(namesakes) + 1} problems are named {problem.get('name')}; this is problem "
+                          f"{problem.get('id')} (the other{'s' if len(namesakes) > 1 else ''}: {others})",
+                          style="yellow"))
+    parts.append(Text(f"objective   {problem.get('objective')}"))
     if problem.get("description"):
         parts.append(Text(f"description {problem['description']}"))
     cons = constraint_texts(problem)
@@ -171,7 +184,7 @@ def problem_panel(problem: dict, runs: list[dict] | None = None) -> Group:
                           + (f" at {fmt_vector(problem['x_star'])}" if problem.get("x_star") else "")))
     parts.append(variables_table(problem))
     if runs is not None:
-        parts.append(runs_table(runs, title=f"runs of {problem.get('name')}") if runs
+        parts.append(runs_table(runs, title=f"runs of problem {problem.get('id')} {problem.get('name')}") if runs
                      else Text("no runs yet", style="dim"))
     return Group(*parts)
 
