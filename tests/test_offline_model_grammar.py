@@ -376,3 +376,104 @@ def test_numbers_and_formatting():
     assert fmt_num(3e-7) == "3e-07"
     assert fmt_num(1.234567891) == "1.23457"
     assert fmt_num(0.0) == "0"
+
+
+# -- several variables with one range; bound clauses never left in a constraint ---------------------------
+_BOX = {"x": [0.0, 42.0], "y": [0.0, 42.0], "z": [0.0, 42.0]}
+
+
+@pytest.mark.parametrize("text, constraints, bounds", [
+    ("maximize x*y*z subject to x + 2*y + 2*z <= 72 with x,y,z between 0 and 42", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z subject to x + 2*y + 2*z <= 72 with x, y and z between 0 and 42", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z subject to x + 2*y + 2*z <= 72 for x, y, z in [0, 42]", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z subject to x + 2*y + 2*z <= 72 where x, y, and z are in [0, 42]", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z for x, y, z in [0, 42] subject to x + 2*y + 2*z <= 72", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z s.t. x + 2*y + 2*z <= 72 and 0 <= x, y, z <= 42", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("maximize x*y*z s.t. x + 2*y + 2*z <= 72, x & y & z from 0 to 42", ["x + 2*y + 2*z <= 72"], _BOX),
+    ("minimize x^2 + y^2 with x and y in [0, 1]", [], {"x": [0.0, 1.0], "y": [0.0, 1.0]}),
+    ("minimize a^2 + b^2 subject to a + b >= 1 with a and b between -1 and 2", ["a + b >= 1"],
+     {"a": [-1.0, 2.0], "b": [-1.0, 2.0]}),
+    ("minimize width*height s.t. width + height >= 4 with width, height in [1, 5]", ["width + height >= 4"],
+     {"width": [1.0, 5.0], "height": [1.0, 5.0]}),
+    ("minimize x^2+y^2 subject to x + y >= 1, x, y >= 0", ["x + y >= 1", "x >= 0", "y >= 0"], None),
+    ("maximize x*y*z s.t. x + 2*y + 2*z <= 72, x, y and z >= 0", ["x + 2*y + 2*z <= 72", "x >= 0", "y >= 0",
+                                                                  "z >= 0"], None),
+])
+def test_one_range_for_several_variables(text, constraints, bounds):
+    s = only(text)
+    assert s.problem.kind == "expression"
+    assert s.problem.constraints == constraints
+    assert s.problem.bounds == bounds
+
+
+# -- evaluation budgets in words, SciPy options by name -------------------------------------------------
+@pytest.mark.parametrize("text, budget", [
+    ("optimize 50D rosenbrock with Nelder-Mead for 2 million evaluations", 2_000_000),
+    ("optimize sphere with Powell for 2M evals", 2_000_000),
+    ("optimize sphere with Powell with a budget of 2e6 evaluations", 2_000_000),
+    ("optimize sphere with Powell, max 2,000,000 function evaluations", 2_000_000),
+    ("optimize sphere with Powell using at most 500k fevals", 500_000),
+    ("optimize sphere with Powell, up to 50 thousand calls", 50_000),
+    ("optimize sphere with Powell and a million evaluations", 1_000_000),
+    ("optimize sphere with Powell, budget 2.5M", 2_500_000),
+    ("optimize sphere with Powell, budget: two hundred thousand", 200_000),
+    ("optimize sphere with Powell and a 5000-evaluation budget", 5000),
+    ("minimize x^2 + y^2 with BFGS for 3 thousand function evaluations", 3000),
+])
+def test_budget_in_words_and_suffixes(text, budget):
+    s = only(text)
+    assert s.action == "optimize"
+    assert s.runs[0].max_evaluations == budget
+    assert s.runs[0].options == {}
+
+
+@pytest.mark.parametrize("text, options, budget", [
+    ("optimize rosenbrock with Nelder-Mead maxfev=2000000 maxiter=500", {"maxfev": 2_000_000, "maxiter": 500}, None),
+    ("optimize rosenbrock with Nelder-Mead, maxfev 2000 and maxiter 500", {"maxfev": 2000, "maxiter": 500}, None),
+    ("optimize rosenbrock with L-BFGS-B, maxfun=5k, 1000 evaluations", {"maxfun": 5000}, 1000),
+    ("optimize sphere with DE, strategy=best1bin, polish=false, tol 1e-8", {"strategy": "best1bin", "polish": False,
+                                                                           "tol": 1e-8}, None),
+])
+def test_scipy_options_by_name(text, options, budget):
+    s = only(text)
+    assert s.runs[0].options == options
+    assert s.runs[0].max_evaluations == budget
+
+
+def _run_args(text, algorithm=None):
+    """The arguments of the run_scipy_optimization call the offline model plans for `text`."""
+    from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+
+    from aopt.agent.offline import plan_reply
+    messages = [SystemMessage("you are paola"), HumanMessage(text)]
+    for _ in range(5):
+        reply = plan_reply(messages)
+        assert reply.tool_calls, reply.content
+        call = reply.tool_calls[0]
+        if call["name"] == "run_scipy_optimization":
+            return call["args"]
+        result = {"create_problem": {"problem_id": 7, "name": "p"},
+                  "start_optimization_run": {"run_id": 12, "problem_id": 7,
+                                             "algorithm": algorithm or call["args"].get("algorithm")}}[call["name"]]
+        messages += [reply, ToolMessage(str(result).replace("'", '"'), tool_call_id=call["id"], name=call["name"])]
+    raise AssertionError("no run_scipy_optimization call")
+
+
+@pytest.mark.parametrize("text, algorithm, expected", [
+    ("optimize 50D rosenbrock with Nelder-Mead for 2 million evaluations", None,
+     {"run_id": 12, "max_evaluations": 2_000_000}),
+    ("optimize rosenbrock with Nelder-Mead maxfev=2000000 maxiter=500", None,
+     {"run_id": 12, "options": {"maxiter": 500, "maxfev": 2_000_000}, "max_evaluations": 2_000_000}),
+    # L-BFGS-B spells it maxfun
+    ("optimize rosenbrock with L-BFGS-B and maxfev 3000", None,
+     {"run_id": 12, "options": {"maxfun": 3000}, "max_evaluations": 3000}),
+    # BFGS and auto have no such option: it is the run's evaluation budget
+    ("optimize rosenbrock with BFGS, maxfev=3000", None, {"run_id": 12, "max_evaluations": 3000}),
+    ("optimize rosenbrock, maxfun=3000", "auto", {"run_id": 12, "max_evaluations": 3000}),
+    ("optimize rosenbrock with Powell, maxfev=3000, budget 5000", None,
+     {"run_id": 12, "options": {"maxfev": 3000}, "max_evaluations": 5000}),
+    ("optimize sphere with DE, popsize=20 and 2M evaluations", None,
+     {"run_id": 12, "options": {"popsize": 20}, "max_evaluations": 2_000_000}),
+])
+def test_run_call_arguments(text, algorithm, expected):
+    assert _run_args(text, algorithm) == expected

@@ -83,7 +83,7 @@ class Request:
 
 _VERBS = (r"(?:compare|show|display|list|analy[sz]e|diagnose|explain|continue|resume|warm[\s-]?start|refine|polish|"
           r"optimi[sz]e|minimi[sz]e|maximi[sz]e|solve|try|rerun|re-run|redo|repeat|get|give|tell|print|report|"
-          r"summari[sz]e|what|which|why|plot|find|rank|describe)\b")
+          r"summari[sz]e|what|which|why|plot|find|rank|describe)\b(?!\s*=)")
 _SPLIT = re.compile(rf"\s*(?:[,;]?\s*\band\s+then\b|[,;.]?\s*\bthen\b|[,;]?\s*\bafter\s+that\b|[,;]?\s*\bafterwards\b|"
                     rf"[,;]?\s*\bfinally\b|(?:[,;]|\.(?=\s)|\band\b|\balso\b|\bnext\b)\s*(?=(?:please\s+|also\s+)?{_VERBS}))\s*")
 
@@ -173,7 +173,7 @@ def parse_clause(text: str, previous: Step | None) -> Step:
     cont = bool(re.search(r"\b(?:continue|continuing|resume|warm[\s-]?start(?:ed|ing)?|warmstart|restart(?:ing)?\s+"
                           r"from|refine|polish|pick\s+up|carry\s+on|keep\s+going|start(?:ing)?\s+from\s+(?:run|the\s+"
                           r"(?:best|result|end|last))|from\s+the\s+(?:best|result|end)\s+of|initiali[sz]ed?\s+(?:from|"
-                          r"with)\s+run)\b", low))
+                          r"with)\s+run)\b(?!\s*=)", low))
     question = bool(re.search(_Q, low))
     last_n = re.search(rf"\b(?:last|latest|previous|recent|newest|final)\s+{_COUNT}\b(?:\s+runs?)?", low)
     if last_n:

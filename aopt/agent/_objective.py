@@ -116,8 +116,21 @@ def find_constraints(c: Clause, objective_ids: set) -> list[str]:
                       r"\busing\b|\bvia\b|\bif\b|\bunder\b)\s*")
     depth, bounds = 0, [0]
     i = 0
+    original = c.text
+
+    def consumed(k: int) -> bool:  # read by another extractor (bounds, budget...): never part of a constraint
+        return work[k] == " " and not original[k].isspace()
+
     while i < len(work):
         ch = work[i]
+        if consumed(i):
+            j = i
+            while j < len(work) and (consumed(j) or work[j].isspace()):
+                j += 1
+            m = seps.match(work, j)
+            bounds.extend([i, m.end() if m and m.end() > j else j])
+            i = bounds[-1]
+            continue
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -130,16 +143,29 @@ def find_constraints(c: Clause, objective_ids: set) -> list[str]:
                 continue
         i += 1
     bounds.append(len(work))
+    ids = {i.lower() for i in objective_ids}
+    pending: list[tuple[int, int, str]] = []  # "x, y, z >= 0": the bare names before "z >= 0"
     for k in range(0, len(bounds) - 1, 2):
         s, e = bounds[k], bounds[k + 1]
         piece = work[s:e]
+        sep = work[e:bounds[k + 2]] if k + 2 < len(bounds) else ""
+        text = c.text[s:e].strip().strip(".?!").strip()
+        if re.fullmatch(r"[A-Za-z_]\w*(?:\[\d{1,3}\])?", text) and (text.lower() in ids or re.fullmatch(
+                r"[A-Za-z](?:_?\d{1,3}|\[\d{1,3}\])?", text)) and re.fullmatch(r"\s*(?:,|\band\b|&)\s*", sep):
+            pending.append((s, e, text))
+            continue
+        names, pending = pending, []
         if not re.search(r"<=|>=|==|!=|=|<|>", piece):
             continue
-        text = c.text[s:e].strip().strip(".?!").strip()
         words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", text)}
-        strange = {w for w in words - {i.lower() for i in objective_ids} - FUNCS if len(w) >= 4}
+        strange = {w for w in words - ids - FUNCS if len(w) >= 4}
         if strange or not re.search(r"[\w)]", text):
             continue
+        shared = re.fullmatch(r"([A-Za-z_]\w*(?:\[\d{1,3}\])?)\s*(<=|>=|==|!=|=|<|>)\s*(.+)", text)
+        if names and shared and not re.search(r"<|>|=", shared.group(3)):
+            for ns, ne, name in names:
+                out.append(implicit_products(f"{name} {shared.group(2)} {shared.group(3)}"))
+                c.blank(ns, ne)
         out.append(implicit_products(text))
         c.blank(s, e)
     return out

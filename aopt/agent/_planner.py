@@ -14,7 +14,7 @@ from aopt.agent._grammar import Request, Step
 from aopt.agent._lexicon import FIXED_2D
 from aopt.agent._memory import Memory, ToolCall, is_error
 
-__all__ = ["run_plan", "Next"]
+__all__ = ["run_plan", "Next", "fit_options"]
 
 
 class Next:
@@ -173,14 +173,15 @@ class _Plan:
             run_id = started.get("run_id")
             self.turn_runs.append(run_id)
             run_args: dict[str, Any] = {"run_id": run_id}
+            options, budget = fit_options(started.get("algorithm") or algorithm, spec.options, spec.max_evaluations)
             if isinstance(spec.x0, list):
                 run_args["x0"] = spec.x0
-            if spec.options:
-                run_args["options"] = dict(spec.options)
+            if options:
+                run_args["options"] = options
             if spec.seed is not None:
                 run_args["seed"] = spec.seed
-            if spec.max_evaluations:
-                run_args["max_evaluations"] = spec.max_evaluations
+            if budget:
+                run_args["max_evaluations"] = budget
             result = yield from self.call("run_scipy_optimization", run_args, soft=True)
             final = yield from self.call("finalize_optimization_run", {"run_id": run_id}, soft=True)
             summary = final or result
@@ -246,6 +247,36 @@ class _Plan:
     def do_algorithm_info(self, step: Step):
         result = yield from self.call("list_algorithms", {})
         self.out.algorithm_info(result, step.topic)
+
+
+_EVAL_CAPS = ("maxfev", "maxfun")  # SciPy's two spellings of "at most this many evaluations"
+
+
+def fit_options(algorithm: Any, options: dict, budget: int | None) -> tuple[dict, int | None]:
+    """The run's options and evaluation budget for `algorithm`.
+
+    "maxfev=N"/"maxfun=N" go to SciPy under the spelling the method accepts; a method (or `auto`)
+    that has neither gets N as paola's evaluation budget instead. N is also the budget when none
+    was given, so a cap above paola's default is not cut short. Other options pass as written
+    (the tool names the valid ones when the method has no such option)."""
+    options = dict(options or {})
+    caps = [k for k in _EVAL_CAPS if k in options]
+    if not caps:
+        return options, budget
+    try:
+        from aopt.optimize._registry import get_algorithm
+        accepted = set(get_algorithm(str(algorithm)).options)
+    except Exception:  # noqa: BLE001 - an unknown name: the tool reports it
+        return options, budget
+    value = options[caps[0]]
+    for k in caps:
+        options.pop(k)
+    spelling = next((k for k in (caps[0],) + _EVAL_CAPS if k in accepted), None)
+    if spelling is not None and accepted:
+        options[spelling] = value
+    if budget is None and isinstance(value, int) and value > 0:
+        budget = value
+    return options, budget
 
 
 def run_plan(request: Request, memory: Memory, turn_calls: list[ToolCall], tools: Iterable[str] | None) -> Next:
