@@ -451,3 +451,11 @@ def test_a_benchmark_does_not_start_on_its_own_minimum(runs):
     assert rec["n_evaluations"] > 50
     plain = run(runs, "(x-1)**2 + y**2", "L-BFGS-B", name="plain", bounds=[-2, 2])
     assert plain["x0"] == [0.0, 0.0]  # not a benchmark: the centre of the bounds
+
+
+def test_a_variable_named_only_in_a_constraint_is_a_variable(runs):
+    # "minimize x subject to x >= y, y >= 2" was refused ("unknown variable 'y'")
+    rec = run(runs, "x", "auto", constraints=["x >= y", "y >= 2"])
+    assert rec["converged"] is True and rec["best_f"] == pytest.approx(2.0)
+    _, problem = runs.problems.load(rec["problem_id"])
+    assert problem.variables == ["x", "y"]

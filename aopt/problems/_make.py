@@ -134,6 +134,26 @@ def _compile_constraints(texts: list[str], variables: list[str]) -> list[Constra
     return out
 
 
+def _with_constraint_variables(objective: str, parts: ObjectiveParts, texts: list[str]) -> ObjectiveParts:
+    """The objective's variables plus those only the constraints name ("minimize x subject to
+    x >= y, y >= 2" has variables x, y), in order of first appearance; the objective's
+    derivative in the new ones is zero. Indexed variables (x[i]) are left as they are."""
+    known, extra = set(parts.variables), []
+    for text in texts:
+        for part in split_constraint(text):
+            try:
+                names = compile_expression(part).variables
+            except InvalidInput:
+                continue  # reported with its own message when the constraints are compiled
+            extra += [v for v in names if v not in known and v not in extra]
+    if not extra or any("[" in v for v in list(parts.variables) + extra):
+        return parts
+    variables = list(parts.variables) + extra
+    compiled = compile_expression(objective, variables=variables, dimension=len(variables))
+    return ObjectiveParts(variables=compiled.variables, fun=compiled.fun, jac=compiled.jac,
+                          hess=compiled.hess if compiled.has_symbolic_hessian else None)
+
+
 def make_problem(name: str, objective: str, dimension: Optional[int] = None, bounds=None,
                  constraints=None, sense: str = "minimize", description: str = "",
                  *, kind: Optional[str] = None, gradient: Optional[str] = None,
@@ -179,6 +199,8 @@ def make_problem(name: str, objective: str, dimension: Optional[int] = None, bou
                                                 parts.variables)
     else:
         parts = get_kind_builder(kind)(objective, dimension)
+        if kind == "expression" and dimension is None:
+            parts = _with_constraint_variables(objective, parts, texts)
         cons = _compile_constraints(texts, parts.variables)
     problem_bounds = normalize_bounds(bounds, parts.variables, parts.default_bounds)
     return Problem(name=name, kind=kind, objective=objective, parts=parts, bounds=problem_bounds,
