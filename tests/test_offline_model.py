@@ -353,3 +353,22 @@ def test_end_to_end_with_the_real_tools(tmp_path, monkeypatch):
     assert f"Run {final['run_id']}" in answer and "converged: **yes**" in answer
     out = agent.invoke({"messages": out["messages"] + [{"role": "user", "content": "list my runs"}]})
     assert "rosenbrock_2d" in out["messages"][-1].content
+
+
+@pytest.mark.parametrize("run, expected, not_expected", [
+    ({"run_id": 4, "algorithm": "SLSQP", "converged": False, "best_f": 9.8e44, "n_evaluations": 300,
+      "convergence_reason": "no finite minimum: the optimizer ran off to |x| = 4.8e21; the objective looks "
+                            "unbounded above"}, "add bounds or constraints", "continue run"),
+    ({"run_id": 10, "algorithm": "BFGS", "converged": False, "best_f": None, "n_evaluations": 2,
+      "convergence_reason": "no evaluation gave a finite value: all 2 were NaN or infinite"},
+     "domain", "continue run"),
+    ({"run_id": 35, "algorithm": "Nelder-Mead", "converged": False, "best_f": 516.0, "n_evaluations": 2_000_000,
+      "message": "stopped after the budget of 2000000 evaluations"}, "4000000 evaluations", "5000 evaluations"),
+])
+def test_advice_after_a_failed_run_fits_the_failure(run, expected, not_expected):
+    # a warm start was suggested for runs with no best point or an unbounded objective, and
+    # "5000 more evaluations" after a budget of two million
+    from aopt.agent._answer import Answer
+
+    advice = Answer()._suggest(run, {"name": "p"})
+    assert expected in advice and not_expected not in advice

@@ -81,8 +81,17 @@ class Answer:
         constrained = bool(problem.get("constraints"))
         text = f"Run {rid} did not converge."
         message = f"{r.get('message', '')} {r.get('convergence_reason', '')}".lower()
+        if "unbounded" in message or "no finite minimum" in message:
+            return text + (" The objective looks unbounded, so no start point or method can fix it: add "
+                           "bounds or constraints (e.g. `... for x in [-10, 10]`), or check its sign.")
+        if r.get("best_f") is None:
+            if "nan or infinite" in message or r.get("n_evaluations"):
+                return text + (" No evaluation gave a finite value: start inside the objective's domain "
+                               "(e.g. `... from (1, 1)`), or give bounds that keep to it.")
+            return text + " It made no evaluation: see the message above, fix the objective or try `auto`."
         if "budget" in message or "maximum number" in message or "max" in message and "eval" in message:
-            return text + (f" It ran out of evaluations: try `continue run {rid} with {algorithm} and 5000 "
+            more = max(5000, 2 * int(r.get("n_evaluations") or 0))
+            return text + (f" It ran out of evaluations: try `continue run {rid} with {algorithm} and {more} "
                            f"evaluations`.")
         if "never left its start point" in message:
             return text + (f" It stopped on its start point, which is flat or a saddle: try another start, "
