@@ -284,3 +284,11 @@ def test_short_bare_names_are_variables_long_unknown_words_are_benchmark_typos()
     assert make_problem("v", "t", bounds=(0, 1)).variables == ["t"]
     with pytest.raises(InvalidInput, match="rastrigin"):
         make_problem("v", "rastrigen")
+
+
+def test_constraint_only_variables_take_their_natural_place():
+    # they were appended after the objective's, so per-variable bounds went to the wrong ones
+    p = make_problem("g", "5.3578547*x3**2 + x1*x5", constraints=["x2*x4 >= 0"],
+                     bounds=[[78, 102], [33, 45], [27, 45], [27, 45], [27, 45]])
+    assert p.variables == ["x1", "x2", "x3", "x4", "x5"] and p.bounds[1] == (33.0, 45.0)
+    assert list(p.jac([1, 2, 3, 4, 5])) == pytest.approx([5.0, 0.0, 6 * 5.3578547, 0.0, 1.0])

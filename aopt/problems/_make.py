@@ -136,8 +136,8 @@ def _compile_constraints(texts: list[str], variables: list[str]) -> list[Constra
 
 def _with_constraint_variables(objective: str, parts: ObjectiveParts, texts: list[str]) -> ObjectiveParts:
     """The objective's variables plus those only the constraints name ("minimize x subject to
-    x >= y, y >= 2" has variables x, y), in order of first appearance; the objective's
-    derivative in the new ones is zero. Indexed variables (x[i]) are left as they are."""
+    x >= y, y >= 2" has variables x, y), all in natural order; the objective's derivative in
+    the new ones is zero. Indexed variables (x[i]) are left as they are."""
     known, extra = set(parts.variables), []
     for text in texts:
         for part in split_constraint(text):
@@ -148,7 +148,11 @@ def _with_constraint_variables(objective: str, parts: ObjectiveParts, texts: lis
             extra += [v for v in names if v not in known and v not in extra]
     if not extra or any("[" in v for v in list(parts.variables) + extra):
         return parts
-    variables = list(parts.variables) + extra
+    from aopt.problems._syntax import natural_key
+
+    # one natural order over all of them (x1 < x2 < x10), as for the objective's own: bounds
+    # and x0 given per variable follow it
+    variables = sorted(list(parts.variables) + extra, key=natural_key)
     compiled = compile_expression(objective, variables=variables, dimension=len(variables))
     return ObjectiveParts(variables=compiled.variables, fun=compiled.fun, jac=compiled.jac,
                           hess=compiled.hess if compiled.has_symbolic_hessian else None)
