@@ -459,3 +459,25 @@ def test_a_variable_named_only_in_a_constraint_is_a_variable(runs):
     assert rec["converged"] is True and rec["best_f"] == pytest.approx(2.0)
     _, problem = runs.problems.load(rec["problem_id"])
     assert problem.variables == ["x", "y"]
+
+
+@pytest.mark.parametrize("algorithm, kw", [
+    ("L-BFGS-B", {}), ("COBYLA", {}), ("trust-ncg", {}), ("L-BFGS-B", {"sense": "maximize"}),
+])
+def test_a_slope_that_only_looks_flat_next_to_a_huge_f_is_unbounded(runs, algorithm, kw):
+    # x - y stopped at |f| = 1e13 with a gradient norm of 1 <= 1e-4 * |f|: it was "converged"
+    objective = "x + y" if kw.get("sense") == "maximize" else "x - y"
+    rec = run(runs, objective, algorithm, name=f"u{algorithm}{len(kw)}", **kw)
+    assert rec["converged"] is False and "unbounded" in rec["convergence"]["reason"]
+
+
+def test_the_convergence_check_keeps_to_the_budget(runs):
+    # probing around a start the optimizer never left took 4 more evaluations past max_evaluations=1
+    rec = run(runs, "-x*y*z", "SLSQP", constraints=["x >= 0", "y >= 0", "z >= 0"], max_evaluations=1)
+    assert rec["n_evaluations"] == 1 and rec["converged"] is False
+    assert "budget of 1 evaluation ran out" in rec["convergence"]["reason"]
+
+
+def test_global_methods_use_a_named_budget(runs):
+    rec = run(runs, "schwefel", "basinhopping", dimension=4, max_evaluations=20000, seed=5)
+    assert rec["n_evaluations"] == 20000  # SciPy's 100 hops ended it at a few hundred

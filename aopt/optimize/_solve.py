@@ -32,13 +32,15 @@ class Outcome:
 # The options that cap a method's own evaluations or iterations. When the user names a budget
 # (max_evaluations) and none of these, they are raised to it: SciPy's defaults (200 * n
 # evaluations for Nelder-Mead, 15,000 for L-BFGS-B) would end the run long before the budget.
+# (shgo's `iters` is left alone: each refinement multiplies its triangulation.)
 _CAPS = {
     "Nelder-Mead": ("maxfev", "maxiter"), "Powell": ("maxfev", "maxiter"), "CG": ("maxiter",),
     "BFGS": ("maxiter",), "Newton-CG": ("maxiter",), "L-BFGS-B": ("maxfun", "maxiter"),
     "TNC": ("maxfun",), "COBYLA": ("maxiter",), "COBYQA": ("maxfev", "maxiter"), "SLSQP": ("maxiter",),
     "trust-constr": ("maxiter",), "dogleg": ("maxiter",), "trust-ncg": ("maxiter",),
     "trust-exact": ("maxiter",), "trust-krylov": ("maxiter",), "direct": ("maxfun", "maxiter"),
-    "dual_annealing": ("maxfun",), "differential_evolution": ("maxiter",),
+    "dual_annealing": ("maxfun", "maxiter"), "differential_evolution": ("maxiter",),
+    "basinhopping": ("niter",),  # hops, each a local search of one evaluation or more
 }
 _C_INT_MAX = 2**31 - 1
 

@@ -189,6 +189,28 @@ def _stalled_at_flat_start(problem, x: np.ndarray, start, f_min: float, active: 
     return _lower_nearby(problem, x, f_min, directions, fun or problem.fun)
 
 
+def _keeps_decreasing(problem, x: np.ndarray, f_min: float, grad: np.ndarray, fun) -> bool:
+    """Does the objective keep falling, step after step, far down its slope? (1, 10, 100 and 1000
+    times 1 + |x| along -grad; probes are recorded). Tells a slope that only looks flat next to a
+    huge |f| (x - y at |x| = 1e13) from a minimum. A box bounded on every side cannot be."""
+    if problem.has_finite_bounds or not np.any(grad):
+        return False
+    d = -grad / np.linalg.norm(grad)
+    tol = STATIONARITY_TOL * max(1.0, abs(f_min))
+    last, scale = f_min, 1.0 + float(np.max(np.abs(x)))
+    f = fun or problem.fun
+    with np.errstate(all="ignore"):
+        for t in (1.0, 10.0, 100.0, 1000.0):
+            p = np.clip(x + t * scale * d, problem.lower, problem.upper)
+            if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
+                return False
+            value = float(f(p))
+            if not value < last - tol:
+                return False
+            last = value
+    return True
+
+
 def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, f) -> bool:
     """Is there a feasible point at a small distance along ±`directions` (columns) with a lower value?"""
     tol = 1e-12 * (1.0 + abs(f_min))
@@ -205,14 +227,24 @@ def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, 
     return False
 
 
+def _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun) -> bool:
+    try:
+        if _saddle_direction(problem, x, A, lam, sources):
+            return True
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        pass
+    return _stalled_at_flat_start(problem, x, start, f_min, A is not None, fun)
+
+
 def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     """Check a candidate point; `f_min` is the objective in minimization form.
 
     `start` (the run's start point) lets the check notice an optimizer that never
     left a flat or saddle start point: that is not reported as converged.
 
-    `fun` evaluates the objective when the problem has no gradient (pass the run's
-    recording objective so that these calls are counted and kept).
+    `fun` evaluates the objective when the problem has no gradient, and for the probes some
+    checks make (pass the run's recording objective so that these calls are counted and kept;
+    when it raises EvaluationBudgetReached, that propagates: the check could not finish).
 
     Returns JSON-ready facts: `converged`, `reason`, `kkt_residual`, `max_violation`,
     `gap_to_optimum` (None without a known optimum).
@@ -255,12 +287,23 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
         if gap <= GAP_TOL * max(1.0, abs(f_star)) or better:
             facts["converged"] = True
             facts["reason"] = f"reached the known optimum f*={f_star:.6g} (gap {gap:.2g})"
+        elif stationary and _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun):
+            facts["reason"] = (f"stopped at a stationary point that is not a minimum (a saddle, or a start "
+                               f"the optimizer never left): f={f_user:.6g}, the known optimum is "
+                               f"f*={f_star:.6g}; give another x0 or a seed, or use auto (which restarts)")
         elif stationary:
             facts["reason"] = (f"stopped at a local minimum: f={f_user:.6g}, the known optimum is "
                                f"f*={f_star:.6g} (gap {gap:.3g})")
         else:
             facts["reason"] = (f"not converged: gap to the known optimum f*={f_star:.6g} is {gap:.3g} "
                                f"and the {kind} is {residual:.3g}")
+        return facts
+    if stationary and A is None and residual > STATIONARITY_TOL and _keeps_decreasing(problem, x, f_min, grad, fun):
+        way = "below" if problem.sense == "minimize" else "above"
+        facts["reason"] = (f"no finite minimum: the {kind} {residual:.3g} is small only next to |f| = "
+                           f"{abs(f_min):.3g}, and the objective keeps {'de' if way == 'below' else 'in'}creasing "
+                           f"far along its slope: it looks unbounded {way}; add bounds or constraints")
+        facts["unbounded"] = True
         return facts
     try:
         saddle = stationary and _saddle_direction(problem, x, A, lam, sources)

@@ -150,15 +150,20 @@ class RunManager:
             if status == "failed":
                 facts = _unverified(message, origin)
             else:
-                # The check may call the objective (finite differences when there is no gradient):
-                # those calls are recorded too, so n_evaluations stays the true number of calls.
+                # The check may call the objective (finite differences when there is no gradient,
+                # probes around a start the optimizer never left): those calls are recorded too and
+                # share the run's budget, so n_evaluations stays the true number of calls.
                 phase = "during the convergence check"
-                check = _recording_objective(problem, recorder, math.inf, record_cv, EvaluationBudgetReached)
+                check = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
                 with np.errstate(all="ignore"):
                     best = _best(recorder)
                     try:
                         facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
                                  else _unverified(_nothing_found(recorder), origin))
+                    except EvaluationBudgetReached:
+                        facts = _unverified(f"not verified: the budget of {budget} evaluation"
+                                            f"{'s' if budget != 1 else ''} ran out before the convergence "
+                                            f"check could evaluate what it needs", origin)
                     except Exception as exc:  # user code failing during the check
                         facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
         except KeyboardInterrupt:
