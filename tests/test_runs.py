@@ -481,3 +481,10 @@ def test_the_convergence_check_keeps_to_the_budget(runs):
 def test_global_methods_use_a_named_budget(runs):
     rec = run(runs, "schwefel", "basinhopping", dimension=4, max_evaluations=20000, seed=5)
     assert rec["n_evaluations"] == 20000  # SciPy's 100 hops ended it at a few hundred
+
+
+def test_auto_converges_on_a_smooth_constrained_classic(runs):
+    # Rosenbrock inside the disk x1^2 + x2^2 <= 1.5: SLSQP's default ftol stopped at a KKT
+    # residual of 3.5e-3 and auto's trust-constr fallback made it worse
+    rec = run(runs, "rosenbrock", "auto", dimension=2, constraints=["x1**2 + x2**2 <= 1.5"])
+    assert rec["converged"] is True and rec["best_f"] == pytest.approx(0.0086157, rel=1e-4)
