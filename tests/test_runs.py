@@ -488,3 +488,12 @@ def test_auto_converges_on_a_smooth_constrained_classic(runs):
     # residual of 3.5e-3 and auto's trust-constr fallback made it worse
     rec = run(runs, "rosenbrock", "auto", dimension=2, constraints=["x1**2 + x2**2 <= 1.5"])
     assert rec["converged"] is True and rec["best_f"] == pytest.approx(0.0086157, rel=1e-4)
+
+
+def test_a_runaway_that_scipy_gives_up_on_still_says_unbounded(runs):
+    # Powell raised "no valid bracket" at |x| = 1e209 (a failed run with SciPy's message only), and
+    # maximizing x + y ran x to inf ("no finite point or value was found")
+    failed = run(runs, "x - y", "Powell")
+    assert failed["converged"] is False and "unbounded below" in failed["convergence"]["reason"]
+    up = run(runs, "x + y", "Powell", name="up", sense="maximize")
+    assert up["converged"] is False and "unbounded above" in up["convergence"]["reason"]

@@ -10,7 +10,7 @@ from aopt.optimize._registry import (
 )
 from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
 from aopt.optimize._start import starting_point
-from aopt.optimize._verify import verify
+from aopt.optimize._verify import unbounded_reason, verify
 
 __all__ = [
     "AlgorithmInfo",
@@ -26,5 +26,6 @@ __all__ = [
     "solve_with",
     "starting_point",
     "validate_options",
+    "unbounded_reason",
     "verify",
 ]

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-__all__ = ["verify", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
+__all__ = ["verify", "unbounded_reason", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
 
 FEASIBILITY_TOL = 1e-6
 STATIONARITY_TOL = 1e-4
@@ -34,11 +34,14 @@ _ACTIVE_TOL = 1e-6
 
 def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
     """Why the run has no finite minimum to converge to, or "" when nothing says so."""
-    if not np.all(np.isfinite(x)) or f_min is None or math.isnan(f_min):
+    if f_min is None or math.isnan(f_min) or np.isnan(x).any():
         return ""
     way = "below" if problem.sense == "minimize" else "above"
     advice = "add bounds or constraints, or check the objective's sign"
     shown = np.array2string(x, precision=4, threshold=6)
+    if not np.all(np.isfinite(x)):
+        return (f"no finite minimum: the optimizer ran off to x = {shown}; the objective looks unbounded "
+                f"{way} or only levels off at infinity; {advice}")
     if f_min == -math.inf:
         if problem.constraint_violation(x) > FEASIBILITY_TOL:
             return ""
@@ -51,6 +54,11 @@ def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
         return (f"no finite minimum: the optimizer ran off to |x| = {far:.3g} (f = {f_user:.6g}); the "
                 f"objective looks unbounded {way} or only levels off at infinity; {advice}")
     return ""
+
+
+def unbounded_reason(problem, x, f_min, start=None) -> str:
+    """Why a run's best point shows the objective has no finite minimum, or "" (no evaluations)."""
+    return _unbounded(problem, np.asarray(x, dtype=float), f_min, start)
 
 
 def _gradient(problem, x: np.ndarray, fun) -> np.ndarray:

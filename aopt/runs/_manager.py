@@ -97,7 +97,7 @@ class RunManager:
 
     def _execute(self, run_id, x0, options, seed, max_evaluations, progress) -> dict:
         from aopt.optimize import (EvaluationBudgetReached, budget_options, get_algorithm, run_auto,
-                                   solve_with, starting_point, validate_options, verify)
+                                   solve_with, starting_point, unbounded_reason, validate_options, verify)
         from aopt.runs._recorder import RunRecorder
 
         import scipy.optimize  # noqa: F401 - loaded before the clock starts, not inside the first evaluation
@@ -148,7 +148,10 @@ class RunManager:
             except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
                 status, message = "failed", _failure_message(info.name, exc)
             if status == "failed":
-                facts = _unverified(message, origin)
+                # SciPy gives up on some runaway searches (Powell: "no valid bracket" at |x| = 1e209)
+                best = _best(recorder)
+                why = unbounded_reason(problem, best[0], best[1], start) if best is not None else ""
+                facts = _unverified(f"{why} ({message})" if why else message, origin)
             else:
                 # The check may call the objective (finite differences when there is no gradient,
                 # probes around a start the optimizer never left): those calls are recorded too and
