@@ -135,7 +135,8 @@ class Answer:
                  f"- best x: `{fmt_vector(r.get('best_x'))}`",
                  f"- converged: **{_yes(r.get('converged'))}**" +
                  (f" ({r['convergence_reason']})" if r.get("convergence_reason") else ""),
-                 f"- evaluations: {r.get('n_evaluations', 0)}, iterations: {r.get('n_iterations', 0)}, "
+                 f"- evaluations: {r.get('n_evaluations', 0)}, iterations: "
+                 f"{r['n_iterations'] if r.get('n_iterations') is not None else 'not reported'}, "
                  f"time: {fmt_num(r.get('duration_s'))} s"]
         if r.get("x0") is not None:
             lines.append(f"- start point: `{fmt_vector(r.get('x0'))}`")

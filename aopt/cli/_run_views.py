@@ -63,7 +63,9 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     n_grad = run.get("n_gradient_evaluations")
     result += [("evaluations", fmt_count(run.get("n_evaluations") or 0)
                 + (f" (+{plural(n_grad, 'gradient')})" if n_grad else "")
-                + f", {plural(run.get('n_iterations') or 0, 'iteration')}"),
+                + (f", {plural(run['n_iterations'], 'iteration')}" if run.get("n_iterations") is not None
+                   else ", iterations not reported (stopped by the budget)" if run.get("status") == "completed"
+                   else "")),
                ("time", f"{fmt_duration(run.get('duration_s'))}  "
                         f"(started {fmt_when(run.get('started_at'))}, finished {fmt_when(run.get('finished_at'))})")]
     if run.get("message"):
@@ -175,7 +177,7 @@ def comparison(runs: list[dict], sense: str = "minimize") -> Group:
         ("best f", lambda r: fmt_value(r.get("best_f"))),
         ("converged", lambda r: fmt_bool(r.get("converged"))),
         ("evaluations", lambda r: fmt_count(r.get("n_evaluations") or 0)),
-        ("iterations", lambda r: fmt_count(r.get("n_iterations") or 0)),
+        ("iterations", lambda r: fmt_count(r["n_iterations"]) if r.get("n_iterations") is not None else "?"),
         ("time", lambda r: fmt_duration(r.get("duration_s"))),
         ("max violation", lambda r: fmt_value((r.get("convergence") or {}).get("max_violation"), 3)),
         ("options", lambda r: fmt_options(r.get("options"))),

@@ -46,7 +46,7 @@ def run_summary(run: dict) -> dict:
         "best_f": _round(run.get("best_f")),
         "best_x": compact_vector(run.get("best_x")),
         "n_evaluations": int(run.get("n_evaluations") or 0),
-        "n_iterations": int(run.get("n_iterations") or 0),
+        "n_iterations": int(run["n_iterations"]) if run.get("n_iterations") is not None else None,
         "converged": bool(run.get("converged")) if run.get("converged") is not None else None,
         "convergence_reason": conv.get("reason"),
         "message": run.get("message") or "",

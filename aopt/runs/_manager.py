@@ -190,7 +190,8 @@ class RunManager:
             message = "; ".join(parts)
             if recorder.n == 0:
                 status, message = "failed", message or "the optimizer made no evaluation"
-        n_iter = sum(o.n_iterations for o in outcomes)
+        # an optimizer stopped by the budget never reports its iterations: the count is unknown
+        n_iter = None if any(o.stopped_by_budget for o in outcomes) else sum(o.n_iterations for o in outcomes)
         return self._finish(run_id, problem, recorder, status, message, t0, facts=facts,
                             n_iterations=n_iter)
 
@@ -218,7 +219,7 @@ class RunManager:
         return max_evaluations
 
     def _finish(self, run_id, problem, recorder, status, message, t0, *, facts: dict,
-                n_iterations: int = 0) -> dict:
+                n_iterations: int | None = 0) -> dict:
         summary = recorder.summary()
         self.store.update_run(
             run_id, status=status, message=message, finished_at=_now(),
