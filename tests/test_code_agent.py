@@ -102,6 +102,24 @@ def test_registered_function_is_used_by_name(tmp_path, capsys):
     ctx.close()
 
 
+def test_a_registered_name_of_letters_only_is_used_too(tmp_path, capsys):
+    # "minimize mycost in 4 dims" silently re-ran the previous problem: the offline model only
+    # took names with "_" or a digit for registered functions
+    shutil.copy(FIXTURES / "model.py", tmp_path / "model.py")
+    store = str(tmp_path / "s")
+    assert main(["register", "mycost", f"{tmp_path / 'model.py'}:cost", "--store", store]) == 0
+    assert main(["ask", "minimize mycost in 3 dims with Powell", "--store", store, "--json"]) == 0
+    ctx = Context.open(store)
+    run = ctx.runs.get(1)
+    assert run["status"] == "completed" and run["best_f"] < 1e-3
+    assert ctx.store.get_problem(run["problem_id"])["objective"].endswith("model.py:cost")
+    ctx.close()
+    capsys.readouterr()
+    main(["ask", "minimize energy in 3 dims", "--store", store])
+    out = capsys.readouterr().out
+    assert "no function is registered as 'energy'" in out and "mycost" in out
+
+
 def test_unregistered_name_says_how_to_register(tmp_path):
     ctx = Context.open(tmp_path / "s")
     with use_context(ctx):

@@ -90,7 +90,7 @@ def summarize(name: str, result) -> str:
         return text[:160]
     if name == "create_problem":
         dim = result.get("dimension")
-        return f"problem {result.get('problem_id')} {result.get('name')!r} ({result.get('kind')}, {dim} variables)"
+        return f"problem {result.get('problem_id')} {result.get('name')!r} ({result.get('kind')}, {dim} variable{'' if dim == 1 else 's'})"
     if name == "start_optimization_run":
         return f"run {result.get('run_id')} of {result.get('problem')!r} with {result.get('algorithm')}"
     if name in ("run_scipy_optimization", "finalize_optimization_run", "get_run"):

@@ -90,6 +90,9 @@ def find_objective(c: Clause):
 
 
 _CODE_SPEC = re.compile(r"\s*[`'\"]?((?:[\w./~-]|\\ )+?\.py:[A-Za-z_]\w*)[`'\"]?(?=[\s,;.]|$)")
+_EVERYDAY = {"more", "further", "now", "there", "here", "those", "these", "both", "each", "other", "another",
+             "again", "anything", "everything", "nothing", "something", "stuff", "things", "please", "quickly",
+             "globally", "locally", "instead", "too", "also", "then", "first", "next", "previous", "latest"}
 _NOT_NAMES = {"it", "this", "that", "them", "again", "the", "problem", "function", "objective", "something",
               "run", "runs", "me", "everything", "all", "same", "one", "last", "previous", "best", "result"}
 
@@ -100,7 +103,16 @@ def _named_function(obj: str) -> str | None:
         return None
     if find_benchmarks(obj.lower()):
         return None
-    return obj if ("_" in obj or re.search(r"\d", obj) or not obj.isalpha()) else None
+    if "_" in obj or re.search(r"\d", obj) or not obj.isalpha():
+        return obj
+    # an all-letter word ("mycost", "energy"): a registered name, unless it is near a benchmark's
+    # name (a typo the tool answers with "did you mean ...") or an everyday word; create_problem
+    # says "no function is registered as ..." (listing those that are) when it is not one
+    from aopt.problems._benchmarks import nearest_benchmark
+
+    if obj.lower() in _EVERYDAY or nearest_benchmark(obj) is not None:
+        return None
+    return obj
 
 
 def slug(text: str) -> str:

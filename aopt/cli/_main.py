@@ -109,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(highlight=False, stderr=stderr, soft_wrap=False)
+    console = Console(highlight=False, stderr=stderr, soft_wrap=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        # piped or redirected (`paola runs | grep ...`): rich's 80 columns split names across lines
+        console = Console(highlight=False, stderr=stderr, soft_wrap=False, width=200)
+    return console
 
 
 def _dump(data) -> None:

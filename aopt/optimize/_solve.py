@@ -56,7 +56,7 @@ def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimen
         out["maxiter"] = min(max(1000, generations), _C_INT_MAX)  # never below SciPy's default
         return out
     for key in caps:
-        out[key] = min(int(budget) + 1, _C_INT_MAX)  # one past: paola's own stop says "budget"
+        out[key] = min(int(budget), _C_INT_MAX)
     return out
 
 

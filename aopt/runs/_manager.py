@@ -174,7 +174,7 @@ class RunManager:
             self._keep_output(run_id, problem)
             self._finish(run_id, problem, recorder, "interrupted",
                          f"interrupted by the user (Ctrl+C) {phase}; the best point so far is kept", t0,
-                         facts=_unverified(f"interrupted {phase}", origin))
+                         facts=_unverified(f"interrupted {phase}", origin), n_iterations=None)
             raise
         self._keep_output(run_id, problem)
         facts["start"] = origin
@@ -185,7 +185,7 @@ class RunManager:
             if last is not None:
                 parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
                                                          f" (success={last.scipy_success})"))
-            if last is not None and last.stopped_by_budget:
+            if last is not None and (last.stopped_by_budget or (max_evaluations and recorder.n >= budget)):
                 parts.append(f"stopped after the budget of {budget} evaluation{'s' if budget != 1 else ''}")
             message = "; ".join(parts)
             if recorder.n == 0:
