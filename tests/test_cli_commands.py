@@ -219,3 +219,10 @@ def test_session_report_plots_each_problem_apart(namesakes):
     assert len(pictures) == 3 and len(set(pictures)) == 3  # one per problem, not one mixed plot
     for line in pictures:
         assert (md_file.parent / line[len("![convergence]("):-1]).exists()
+
+
+def test_report_text_from_a_request_is_not_read_as_markdown():
+    from aopt.cli._report import _md_text
+
+    assert _md_text("maximize x*y*z subject to x + 2*y <= 72 | a_b") == \
+        "maximize x\\*y\\*z subject to x + 2\\*y \\<= 72 \\| a\\_b"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +49,11 @@ def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _md_text(text) -> str:
+    """Plain words in Markdown: the request "x*y*z subject to x + 2*y" must not turn into italics."""
+    return _md(re.sub(r"([\\`*_\[\]<>#])", r"\\\1", str(text)))
+
+
 def _problem_section(problem: dict, runs: list[dict], label: str | None = None) -> list[str]:
     out = [f"## Problem `{label or problem.get('name', runs[0].get('problem'))}`", ""]
     dim = problem.get("dimension") or len(problem.get("variables") or [])
@@ -70,7 +77,7 @@ def _problem_section(problem: dict, runs: list[dict], label: str | None = None) 
                    f"{fmt_options(r.get('options'))}" + (f", seed {r['seed']}" if r.get("seed") is not None else "")
                    + (f", {how}" if how else "") + f" — {r.get('status')} after "
                    f"{plural(r.get('n_evaluations') or 0, 'evaluation')} in {fmt_duration(r.get('duration_s'))}."
-                   + (f" {_md(r['description'])}" if r.get("description") else ""))
+                   + (f" {_md_text(r['description'])}" if r.get("description") else ""))
     best_id, note = rank_runs(runs, problem.get("sense") or "minimize")
     out += ["", "### Results", "", "| run | algorithm | status | best f | evaluations | time | converged |",
             "|---:|---|---|---:|---:|---:|---|"]
@@ -85,7 +92,7 @@ def _problem_section(problem: dict, runs: list[dict], label: str | None = None) 
         reason = (best.get("convergence") or {}).get("reason")
         out += ["### Best solution", "", f"f = **{fmt_value(best.get('best_f'), 10)}** (run {best_id}, "
                 f"{best.get('algorithm')}); converged: {fmt_bool(best.get('converged'))}"
-                + (f" — {_md(reason)}" if reason else ""), ""]
+                + (f" — {_md_text(reason)}" if reason else ""), ""]
         names = problem.get("variables") or [f"x{i + 1}" for i in range(len(best.get("best_x") or []))]
         xs = best.get("best_x") or []
         if xs:
