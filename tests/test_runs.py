@@ -500,3 +500,18 @@ def test_a_runaway_that_scipy_gives_up_on_still_says_unbounded(runs):
     assert failed["converged"] is False and "unbounded below" in failed["convergence"]["reason"]
     up = run(runs, "x + y", "Powell", name="up", sense="maximize")
     assert up["converged"] is False and "unbounded above" in up["convergence"]["reason"]
+
+
+def test_a_tiny_objective_is_not_converged_at_its_start_and_auto_goes_on(runs):
+    # 1e-7 * ((x-1)^2 + (y+2)^2) from (30, 30): the gradient 6e-6 passed the absolute tolerance,
+    # L-BFGS-B's own gtol stopped it after one evaluation, and the run was "converged"
+    named = run(runs, "1e-12*(x-1)**2", "BFGS", name="tiny")
+    assert named["converged"] is False and "values are small" in named["convergence"]["reason"]
+    rec = run(runs, "1e-7*((x-1)**2 + (y+2)**2)", "auto", name="tiny2", x0=[30, 30])
+    assert rec["converged"] is True and np.allclose(rec["best_x"], [1, -2], atol=1e-4)
+
+
+def test_auto_searches_globally_when_an_expression_is_periodic(runs):
+    # Holder table written out: auto took the first local minimum (-16.27) and called it converged
+    rec = run(runs, "-abs(sin(x)*cos(y)*exp(abs(1 - sqrt(x**2 + y**2)/pi)))", "auto", bounds=[-10, 10], seed=1)
+    assert rec["best_f"] == pytest.approx(-19.2085, abs=1e-3) and "differential_evolution" in rec["message"]

@@ -1,10 +1,11 @@
 """`algorithm="auto"`: choose a method from the problem's properties, and restart when it fails.
 
 The rule (also in the README):
-1. Constraints: SLSQP (ftol 1e-12) when gradients are available, else COBYQA. If the result does
-   not verify, trust-constr continues from the best point.
-2. No constraints, a multimodal problem (a benchmark known to have many local minima)
-   with finite bounds: differential_evolution (seeded, polished by L-BFGS-B).
+1. A multimodal problem (a benchmark known to have many local minima, or an expression
+   with sin/cos/tan) with finite bounds: differential_evolution (seeded, polished), with
+   its constraints if any.
+2. Constraints: SLSQP (ftol 1e-12) when gradients are available, else COBYQA. If the result
+   does not verify, trust-constr continues from the best point.
 3. Otherwise bounds: L-BFGS-B; no bounds: BFGS. (Exact gradients are used when the
    problem has them; otherwise SciPy's finite differences, which are recorded.)
 4. Restarts: while the result does not verify as converged and budget remains,
@@ -37,6 +38,8 @@ MAX_RESTARTS = 5
 def choose_auto(problem) -> tuple[str, str]:
     """The first method `auto` runs on this problem, and why."""
     if problem.constraints:
+        if getattr(problem, "multimodal", False) and problem.has_finite_bounds:
+            return "differential_evolution", "constrained, with many local minima inside finite bounds: a global search"
         if problem.has_gradient:
             return "SLSQP", "constrained and smooth with exact gradients"
         return "COBYQA", "constrained, no gradients available"
@@ -133,6 +136,11 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
             info = local
             start = _restart_point(problem, bx, rng, k if step == "random" else 0)
             account += f"; restart {k + 1} of {info.name}" + (" from the best point" if step == "best" else "")
+            if step == "best" and info.name in ("BFGS", "L-BFGS-B", "CG"):
+                # stopped where the gradient fell under its own gtol (1e-5), which a small-valued
+                # objective reaches far from its minimum: go on with a much tighter one
+                options = {"gtol": 1e-12}
+                account += " with gtol 1e-12"
         out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
         outcomes.append(out)
     return outcomes, account

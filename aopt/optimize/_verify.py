@@ -219,6 +219,28 @@ def _keeps_decreasing(problem, x: np.ndarray, f_min: float, grad: np.ndarray, fu
     return True
 
 
+def _still_falls(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun) -> bool:
+    """Does f drop by more than 1e-4 |f| a short way down `slope` (1e-3 and 1e-2 times 1 + |x|)?
+
+    The stationarity test is absolute, so a tiny objective (1e-7 * ((x-1)**2 + ...)) passes it
+    at its start; a true minimum does not lose a relative 1e-4 of its value so close by, where
+    such a slope does. Two recorded evaluations, feasible points only."""
+    norm = float(np.linalg.norm(slope))
+    if not norm or not np.all(np.isfinite(slope)):
+        return False
+    d = -slope / norm
+    f = fun or problem.fun
+    drop = 1e-4 * abs(f_min) + 1e-14 * (1.0 + abs(f_min))
+    with np.errstate(all="ignore"):
+        for t in (1e-3, 1e-2):
+            p = np.clip(x + t * (1.0 + float(np.max(np.abs(x)))) * d, problem.lower, problem.upper)
+            if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
+                continue
+            if float(f(p)) < f_min - drop:
+                return True
+    return False
+
+
 def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, f) -> bool:
     """Is there a feasible point at a small distance along ±`directions` (columns) with a lower value?"""
     tol = 1e-12 * (1.0 + abs(f_min))
@@ -324,6 +346,10 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
         facts["reason"] = ("the optimizer never left its start point, a stationary point that is not a "
                            "minimum: the check found lower values nearby (the best is kept); give "
                            "another x0 or a seed, or use auto (which restarts)")
+    elif stationary and residual > 0 and _still_falls(problem, x, f_min, grad if A is None else grad - A @ lam, fun):
+        facts["reason"] = (f"not converged: the {kind} {residual:.2g} is under the tolerance only because the "
+                           f"objective's values are small (|f| = {abs(f_min):.3g}); it still falls along its "
+                           f"slope. Rescale the objective, or tighten the method's tolerances (gtol, ftol)")
     elif stationary:
         facts["converged"] = True
         facts["reason"] = f"{kind} {residual:.2g} <= tolerance and the point is feasible"

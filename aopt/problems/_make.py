@@ -45,7 +45,13 @@ def build_expression(objective: str, dimension: Optional[int]) -> ObjectiveParts
         raise InvalidInput(f"the objective {objective!r:.200} is a comparison; give the function to optimize "
                            f"as the objective and put comparisons in constraints")
     return ObjectiveParts(variables=compiled.variables, fun=compiled.fun, jac=compiled.jac,
-                          hess=compiled.hess if compiled.has_symbolic_hessian else None)
+                          hess=compiled.hess if compiled.has_symbolic_hessian else None,
+                          multimodal=bool(_PERIODIC.search(objective)))
+
+
+# An objective with a periodic function (Eggholder, Holder table, cross-in-tray...) is taken to
+# have many local minima: `auto` searches a finite box globally instead of trusting one descent.
+_PERIODIC = re.compile(r"\b(?:sin|cos|tan)\s*\(")
 
 
 register_kind("benchmark", build_benchmark)
