@@ -515,3 +515,24 @@ def test_auto_searches_globally_when_an_expression_is_periodic(runs):
     # Holder table written out: auto took the first local minimum (-16.27) and called it converged
     rec = run(runs, "-abs(sin(x)*cos(y)*exp(abs(1 - sqrt(x**2 + y**2)/pi)))", "auto", bounds=[-10, 10], seed=1)
     assert rec["best_f"] == pytest.approx(-19.2085, abs=1e-3) and "differential_evolution" in rec["message"]
+
+
+def test_a_warm_start_at_the_optimum_costs_few_check_evaluations(runs):
+    # a child run started on its parent's constrained optimum probed ~100 points around it (240
+    # under auto): the Lagrangian's positive curvature along the constraint now settles it
+    parent = run(runs, "sum((x[i]-2)**2 for i in range(10))", "SLSQP", constraints=["sum(x[i] for i in range(10)) <= 1"])
+    assert parent["converged"] is True
+    child_id = runs.start_run(parent["problem_id"], "SLSQP", parent_run_id=parent["id"])
+    child = runs.execute(child_id, max_evaluations=30)
+    assert child["converged"] is True and child["n_evaluations"] <= 10
+
+
+def test_a_minimum_far_out_inside_finite_bounds_is_not_called_unbounded(runs):
+    rec = run(runs, "(x - 2e16)**2 / 1e32", "Powell", bounds=[[-1e17, 1e17]], x0=[0])
+    assert "unbounded" not in rec["convergence"]["reason"]
+
+
+def test_direct_is_not_asked_to_allocate_for_a_huge_budget():
+    from aopt.optimize import budget_options, get_algorithm
+
+    assert budget_options(get_algorithm("direct"), {}, 10**9, 5)["maxfun"] == 10**6

@@ -112,6 +112,8 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
             facts = verify(problem, bx, bf, fun=fun, start=x0 if k == 0 else None)
         except EvaluationBudgetReached:
             break  # the check's own evaluations used the last of the budget
+        except Exception:  # noqa: BLE001 - user code failing in the check: the final check reports it
+            break
         if facts["converged"]:
             break
         if facts.get("unbounded"):

@@ -55,8 +55,10 @@ def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimen
         generations = budget // (int(out.get("popsize", 15)) * max(1, dimension)) + 1
         out["maxiter"] = min(max(1000, generations), _C_INT_MAX)  # never below SciPy's default
         return out
+    # DIRECT allocates its work arrays for maxfun up front (~50 bytes each): 10**9 failed
+    limit = 10**6 if info.name == "direct" else _C_INT_MAX
     for key in caps:
-        out[key] = min(int(budget), _C_INT_MAX)
+        out[key] = min(int(budget), limit)
     return out
 
 

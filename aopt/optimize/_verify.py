@@ -48,7 +48,9 @@ def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
         best = "-inf" if problem.sense == "minimize" else "+inf"
         return f"the objective reached {best} at x = {shown}: it is unbounded {way}; {advice}"
     reference = 1.0 + (float(np.max(np.abs(start))) if start is not None and np.size(start) else 0.0)
-    far = float(np.max(np.abs(x))) if x.size else 0.0
+    # only sides without a finite bound count: a box that reaches 1e17 may hold its minimum there
+    open_side = np.where(x > 0, ~np.isfinite(problem.upper), ~np.isfinite(problem.lower))
+    far = float(np.max(np.abs(x[open_side]))) if open_side.any() else 0.0
     if far > RUNAWAY * reference:
         f_user = problem.to_user(f_min)
         return (f"no finite minimum: the optimizer ran off to |x| = {far:.3g} (f = {f_user:.6g}); the "
@@ -108,24 +110,21 @@ def _kkt(problem, x: np.ndarray, grad: np.ndarray):
     return float(np.max(np.abs(grad - A @ fit.x))), A, fit.x, sources
 
 
-def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
-    """True when the Lagrangian curves downward along a direction the constraints allow.
-
-    Directions must keep every active constraint with a positive multiplier (and every
-    equality) at first order; along active constraints with a zero multiplier they may
-    only move inward. Only a direction proven feasible counts, so a true minimum is
-    never reported as a saddle.
-    """
+def _reduced_curvature(problem, x: np.ndarray, A, lam, sources):
+    """The Lagrangian's curvature on the directions the active constraints allow at first order:
+    (eigenvalues, eigenvectors, Z, weak) with Z a basis of those directions (null space of the
+    equalities and the active constraints with a positive multiplier) and `weak` the gradients of
+    active constraints with a zero multiplier (along which a direction may only move inward).
+    None when there is no Hessian or it is not finite."""
     if problem.hess is None or x.size > 200:
-        return False
+        return None
     from aopt.problems import finite_difference_hessian
 
     with np.errstate(all="ignore"):
         H = np.asarray(problem.hess(x), dtype=float)
         if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
-            return False
+            return None
         H = 0.5 * (H + H.T)
-        keep = np.ones(x.size, dtype=bool)
         strong, weak = [], []
         if A is not None:
             scale = 1e-7 * max(1.0, float(np.max(np.abs(A @ lam))) if lam.size else 1.0)
@@ -135,16 +134,30 @@ def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
                 if positive and c is not None and lam[j] != 0:
                     H = H - lam[j] * finite_difference_hessian(c.jac)(x)
         if not np.all(np.isfinite(H)):
-            return False
+            return None
+        Z = np.eye(x.size)
         if strong:
             from scipy.linalg import null_space
 
             Z = null_space(np.array(strong))
-        else:
-            Z = np.eye(x.size)[:, keep]
         if Z.shape[1] == 0:
-            return False
+            return np.empty(0), np.empty((0, 0)), Z, weak
         values, vectors = np.linalg.eigh(Z.T @ H @ Z)
+    return values, vectors, Z, weak
+
+
+def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
+    """True when the Lagrangian curves downward along a direction the constraints allow.
+
+    Directions must keep every active constraint with a positive multiplier (and every
+    equality) at first order; along active constraints with a zero multiplier they may
+    only move inward. Only a direction proven feasible counts, so a true minimum is
+    never reported as a saddle.
+    """
+    curvature = _reduced_curvature(problem, x, A, lam, sources)
+    if curvature is None or not curvature[0].size:
+        return False
+    values, vectors, Z, weak = curvature
     if values[0] >= -1e-6 * max(1.0, float(np.max(np.abs(values)))):
         return False
     d = Z @ vectors[:, 0]
@@ -154,45 +167,40 @@ def _saddle_direction(problem, x: np.ndarray, A, lam, sources) -> bool:
     return False
 
 
-def _stalled_at_flat_start(problem, x: np.ndarray, start, f_min: float, active: bool, fun) -> bool:
+def _stalled_at_flat_start(problem, x: np.ndarray, start, f_min: float, A, lam, sources, fun) -> bool:
     """True when the point is the start itself and nothing there shows a minimum.
 
     An optimizer started exactly on a stationary point that is not a minimum (the origin of
-    -x*y*z, or of x**3) stops at once; first-order checks pass there. Inside the bounds and
-    constraints a positive definite Hessian settles it, a negative eigenvalue too; where it is
-    only semi-definite the objective is probed along its flat directions (and mixtures of
-    them): a lower value nearby is a stall, none is a minimum of higher order (x**4 at 0).
-    With active constraints or bounds, feasible probes in all directions decide (up to 20
-    variables; beyond, the Lagrangian check in _saddle_direction has the last word).
+    -x*y*z, or of x**3) stops at once; first-order checks pass there. The Lagrangian's curvature
+    on the directions the constraints allow settles most cases (positive: a minimum; negative
+    with nothing active: not); where it is flat, or unknown (no Hessian), the objective is probed
+    along the flat directions and mixtures of them (recorded evaluations, feasible points only):
+    a lower value nearby is a stall, none is a minimum of higher order (x**4 at 0).
     """
     if start is None or x.size > 200:
         return False
     start = np.asarray(start, dtype=float)
     if start.shape != x.shape or not np.allclose(x, start, rtol=0, atol=1e-12):
         return False
-    rng = np.random.default_rng(0)
-    if active:
-        if x.size > 20:
-            return False
-        eye = np.eye(x.size)
-        directions = np.hstack([eye, rng.standard_normal((x.size, 2 * x.size + 8))])
-    else:
-        if problem.hess is None:
-            return False
-        with np.errstate(all="ignore"):
-            H = np.asarray(problem.hess(x), dtype=float)
-        if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
-            return False
-        values, vectors = np.linalg.eigh(0.5 * (H + H.T))
+    curvature = _reduced_curvature(problem, x, A, lam, sources)
+    if curvature is not None:
+        values, vectors, Z, _ = curvature
+        if not values.size:
+            return False  # a vertex: the active constraints leave no direction to move along
         scale = max(1.0, float(np.max(np.abs(values))))
         if values.min() > 1e-8 * scale:
             return False
-        if values.min() < -1e-8 * scale:
+        if values.min() < -1e-8 * scale and A is None:
             return True
-        flat = vectors[:, values <= 1e-8 * scale]
-        if flat.shape[1] > 20:
-            return True  # too many flat directions to probe: no minimum shown
-        directions = np.hstack([flat, flat @ rng.standard_normal((flat.shape[1], 2 * flat.shape[1] + 8))])
+        flat = Z @ vectors[:, values <= 1e-8 * scale]
+    elif A is not None and x.size <= 20:
+        flat = np.eye(x.size)  # no Hessian: probe every direction, feasible points only
+    else:
+        return False
+    if flat.shape[1] > 20:
+        return True  # too many flat directions to probe: no minimum shown
+    rng = np.random.default_rng(0)
+    directions = np.hstack([flat, flat @ rng.standard_normal((flat.shape[1], flat.shape[1] + 4))])
     directions = directions / np.linalg.norm(directions, axis=0)
     return _lower_nearby(problem, x, f_min, directions, fun or problem.fun)
 
@@ -245,7 +253,7 @@ def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, 
     """Is there a feasible point at a small distance along ±`directions` (columns) with a lower value?"""
     tol = 1e-12 * (1.0 + abs(f_min))
     with np.errstate(all="ignore"):
-        for radius in (1e-3, 1e-2, 1e-1):
+        for radius in (1e-3, 1e-1):
             step = radius * (1.0 + float(np.max(np.abs(x))))
             for d in directions.T:
                 for sign in (1.0, -1.0):
@@ -263,7 +271,7 @@ def _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun) -> bool:
             return True
     except (ValueError, np.linalg.LinAlgError, FloatingPointError):
         pass
-    return _stalled_at_flat_start(problem, x, start, f_min, A is not None, fun)
+    return _stalled_at_flat_start(problem, x, start, f_min, A, lam, sources, fun)
 
 
 def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
@@ -342,7 +350,7 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     if saddle:
         facts["reason"] = ("a saddle point, not a minimum: the objective curves downward along a direction "
                            "the constraints allow; try another x0, a seed, or auto (which restarts)")
-    elif stationary and _stalled_at_flat_start(problem, x, start, f_min, A is not None, fun):
+    elif stationary and _stalled_at_flat_start(problem, x, start, f_min, A, lam, sources, fun):
         facts["reason"] = ("the optimizer never left its start point, a stationary point that is not a "
                            "minimum: the check found lower values nearby (the best is kept); give "
                            "another x0 or a seed, or use auto (which restarts)")

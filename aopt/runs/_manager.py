@@ -147,6 +147,7 @@ class RunManager:
                         outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
             except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
                 status, message = "failed", _failure_message(info.name, exc)
+            n_optimizer = recorder.n  # before the check's own evaluations
             if status == "failed":
                 # SciPy gives up on some runaway searches (Powell: "no valid bracket" at |x| = 1e209)
                 best = _best(recorder)
@@ -185,7 +186,7 @@ class RunManager:
             if last is not None:
                 parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
                                                          f" (success={last.scipy_success})"))
-            if last is not None and (last.stopped_by_budget or (max_evaluations and recorder.n >= budget)):
+            if last is not None and (last.stopped_by_budget or (max_evaluations and n_optimizer >= budget)):
                 parts.append(f"stopped after the budget of {budget} evaluation{'s' if budget != 1 else ''}")
             message = "; ".join(parts)
             if recorder.n == 0:

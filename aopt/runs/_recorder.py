@@ -313,15 +313,19 @@ class RunRecorder:
             summary = self.summary()
             summary["n_evaluations"] = start + len(F)
             try:
-                self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
-            except InvalidInput:
-                # A flush from the hot path interrupted (Ctrl+C) after its commit, before the
-                # bookkeeping below: those rows are stored; write only the rest.
-                done = self.store.get_run(self.run_id)["n_evaluations"] - start
-                if not 0 < done <= len(F):
-                    raise
-                self.store.append_evaluations(self.run_id, start + done, X[done:], F[done:], CV[done:],
-                                              T[done:], summary=summary)
+                try:
+                    self.store.append_evaluations(self.run_id, start, X, F, CV, T, summary=summary)
+                except InvalidInput:
+                    # A flush from the hot path interrupted (Ctrl+C) after its commit, before the
+                    # bookkeeping below: those rows are stored; write only the rest.
+                    done = self.store.get_run(self.run_id)["n_evaluations"] - start
+                    if not 0 < done <= len(F):
+                        raise
+                    self.store.append_evaluations(self.run_id, start + done, X[done:], F[done:], CV[done:],
+                                                  T[done:], summary=summary)
+            except Exception as exc:
+                self._error = exc  # set under the lock: no other thread tries the same rows again
+                raise
             for b, _, z in parts:
                 b.flushed = z
             self._full = [b for b in self._full if b.flushed < len(b.fs)]

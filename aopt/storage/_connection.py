@@ -226,19 +226,22 @@ class SQLiteDatabase:
         it ends); later use raises StoreError."""
         self._closed = True
         key, self._key = self._key, None
-        if key is not None:
-            with _OPEN_FILES_LOCK:
-                if _OPEN_FILES.get(key, 0) <= 1:
-                    _OPEN_FILES.pop(key, None)
-                else:
-                    _OPEN_FILES[key] -= 1
         pid, me = os.getpid(), threading.current_thread()
         with self._lock:
             # another live thread may be inside a call on its connection (a run's recorder
             # checkpointing or flushing): closing it under that call crashes the process; it is
             # closed when that thread's local state goes, and `_closed` stops any new call
             mine = [c for p, t, c in self._connections if p == pid and (t is me or not t.is_alive())]
+            foreign_open = any(p == pid and t is not me and t.is_alive() for p, t, _ in self._connections)
             self._connections = []
+        if key is not None and not foreign_open:
+            # (while another thread's connection stays open it keeps SQLite's locks: the file stays
+            # registered, so no later opening reads its header with open()/close())
+            with _OPEN_FILES_LOCK:
+                if _OPEN_FILES.get(key, 0) <= 1:
+                    _OPEN_FILES.pop(key, None)
+                else:
+                    _OPEN_FILES[key] -= 1
         for con in mine:
             try:
                 con.close()
