@@ -38,15 +38,17 @@ def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
         return ""
     way = "below" if problem.sense == "minimize" else "above"
     advice = "add bounds or constraints, or check the objective's sign"
-    shown = np.array2string(x, precision=4, threshold=6)
+    def shown():
+        return np.array2string(x, precision=4, threshold=6)
+
     if not np.all(np.isfinite(x)):
-        return (f"no finite minimum: the optimizer ran off to x = {shown}; the objective looks unbounded "
+        return (f"no finite minimum: the optimizer ran off to x = {shown()}; the objective looks unbounded "
                 f"{way} or only levels off at infinity; {advice}")
     if f_min == -math.inf:
         if problem.constraint_violation(x) > FEASIBILITY_TOL:
             return ""
         best = "-inf" if problem.sense == "minimize" else "+inf"
-        return f"the objective reached {best} at x = {shown}: it is unbounded {way}; {advice}"
+        return f"the objective reached {best} at x = {shown()}: it is unbounded {way}; {advice}"
     reference = 1.0 + (float(np.max(np.abs(start))) if start is not None and np.size(start) else 0.0)
     # only sides without a finite bound count: a box that reaches 1e17 may hold its minimum there
     open_side = np.where(x > 0, ~np.isfinite(problem.upper), ~np.isfinite(problem.lower))

@@ -89,6 +89,7 @@ class RunRecorder:
         self._due = self._t0 + flush_interval
         self._wake = threading.Event()
         self._stop = False
+        self._checkpointing = False
         self._error: BaseException | None = None
         self._build_hot_path()
         self._thread = threading.Thread(target=self._loop, name=f"paola-recorder-{run_id}", daemon=True)
@@ -262,10 +263,14 @@ class RunRecorder:
         while not self._stop and self._error is None:
             if checkpoint is not None and self._unfolded >= CHECKPOINT_BYTES:
                 self._unfolded = 0
+                self._checkpointing = True
                 try:
-                    checkpoint()
+                    if not self._stop:
+                        checkpoint()
                 except Exception:  # noqa: BLE001 - an optimization; SQLite checkpoints at commit anyway
                     pass
+                finally:
+                    self._checkpointing = False
             wait = self._due + self._interval - pc()
             if wait > 0:
                 self._wake.wait(wait)
@@ -340,7 +345,10 @@ class RunRecorder:
         """Stop the background thread and write everything recorded."""
         self._stop = True
         self._wake.set()
-        self._thread.join()
+        if not self._checkpointing:
+            # (a checkpoint under way is left to finish on its own: it writes no rows, and the
+            # lock keeps any flush apart; waiting for its fsync would stall the end of the run)
+            self._thread.join()
         if self._error is not None:
             raise self._error
         self.flush()
