@@ -44,6 +44,10 @@ def build_expression(objective: str, dimension: Optional[int]) -> ObjectiveParts
     if compiled.kind is not None:
         raise InvalidInput(f"the objective {objective!r:.200} is a comparison; give the function to optimize "
                            f"as the objective and put comparisons in constraints")
+    return _expression_parts(objective, compiled)
+
+
+def _expression_parts(objective: str, compiled) -> ObjectiveParts:
     return ObjectiveParts(variables=compiled.variables, fun=compiled.fun, jac=compiled.jac,
                           hess=compiled.hess if compiled.has_symbolic_hessian else None,
                           multimodal=bool(_PERIODIC.search(objective)))
@@ -159,9 +163,8 @@ def _with_constraint_variables(objective: str, parts: ObjectiveParts, texts: lis
     # one natural order over all of them (x1 < x2 < x10), as for the objective's own: bounds
     # and x0 given per variable follow it
     variables = sorted(list(parts.variables) + extra, key=natural_key)
-    compiled = compile_expression(objective, variables=variables, dimension=len(variables))
-    return ObjectiveParts(variables=compiled.variables, fun=compiled.fun, jac=compiled.jac,
-                          hess=compiled.hess if compiled.has_symbolic_hessian else None)
+    return _expression_parts(objective, compile_expression(objective, variables=variables,
+                                                           dimension=len(variables)))
 
 
 def make_problem(name: str, objective: str, dimension: Optional[int] = None, bounds=None,

@@ -165,9 +165,8 @@ class RunManager:
                         facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
                                  else _unverified(_nothing_found(recorder), origin))
                     except EvaluationBudgetReached:
-                        facts = _unverified(f"not verified: the budget of {budget} evaluation"
-                                            f"{'s' if budget != 1 else ''} ran out before the convergence "
-                                            f"check could evaluate what it needs", origin)
+                        facts = _unverified(f"not verified: the budget of {_evaluations(budget)} ran out "
+                                            f"before the convergence check could evaluate what it needs", origin)
                     except Exception as exc:  # user code failing during the check
                         facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
         except KeyboardInterrupt:
@@ -187,7 +186,7 @@ class RunManager:
                 parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
                                                          f" (success={last.scipy_success})"))
             if last is not None and (last.stopped_by_budget or (max_evaluations and n_optimizer >= budget)):
-                parts.append(f"stopped after the budget of {budget} evaluation{'s' if budget != 1 else ''}")
+                parts.append(f"stopped after the budget of {_evaluations(budget)}")
             message = "; ".join(parts)
             if recorder.n == 0:
                 status, message = "failed", message or "the optimizer made no evaluation"
@@ -283,6 +282,10 @@ def _failure_message(algorithm: str, exc: Exception) -> str:
 def _unverified(reason: str, origin: str) -> dict:
     return {"converged": False, "reason": reason, "kkt_residual": None, "max_violation": None,
             "gap_to_optimum": None, "start": origin}
+
+
+def _evaluations(n: int) -> str:
+    return f"{n} evaluation{'' if n == 1 else 's'}"
 
 
 def _nothing_found(recorder) -> str:
