@@ -315,14 +315,13 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     stationary = residual <= STATIONARITY_TOL * max(1.0, abs(f_min))
     f_user = problem.to_user(f_min)
     f_star = getattr(problem, "f_star", None)
-    kind = "KKT residual" if problem.constraints or any(
-        math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds) else "gradient norm"
+    kind = "KKT residual" if problem.constraints or problem.has_bounds else "gradient norm"
     if not feasible:
         facts["reason"] = f"infeasible: constraint violation {violation:.3g} exceeds the tolerance"
         return facts
     if f_star is not None and math.isfinite(f_star):
         gap = abs(f_user - f_star)
-        better = problem.to_user(f_min) < f_star if problem.sense == "minimize" else f_user > f_star
+        better = f_user < f_star  # a known optimum only ever applies to a minimization
         facts["gap_to_optimum"] = gap
         if gap <= GAP_TOL * max(1.0, abs(f_star)) or better:
             facts["converged"] = True
@@ -339,10 +338,10 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
                                f"and the {kind} is {residual:.3g}")
         return facts
     if stationary and A is None and residual > STATIONARITY_TOL and _keeps_decreasing(problem, x, f_min, grad, fun):
-        way = "below" if problem.sense == "minimize" else "above"
+        way, trend = ("below", "decreasing") if problem.sense == "minimize" else ("above", "increasing")
         facts["reason"] = (f"no finite minimum: the {kind} {residual:.3g} is small only next to |f| = "
-                           f"{abs(f_min):.3g}, and the objective keeps {'de' if way == 'below' else 'in'}creasing "
-                           f"far along its slope: it looks unbounded {way}; add bounds or constraints")
+                           f"{abs(f_min):.3g}, and the objective keeps {trend} far along its slope: it "
+                           f"looks unbounded {way}; add bounds or constraints")
         facts["unbounded"] = True
         return facts
     try:
