@@ -15,18 +15,35 @@ __all__ = [
     "get_algorithm",
     "check_compatible",
     "validate_options",
+    "algorithms_markdown",
+    "BACKENDS",
 ]
 
 # methods that may evaluate points outside the bounds they are given (see stays_in_bounds)
 _MAY_LEAVE_BOUNDS = frozenset({"COBYLA", "trust-constr", "SLSQP", "shgo", "basinhopping"})
 
 
+# backend name -> (module, function) that runs an algorithm of that backend. The function is
+# `solve(info, problem, fun, x0, options, seed, *, hard_bounds) -> Outcome` (see _solve.py);
+# it is imported only when a run uses it, so listing algorithms loads no optimizer library.
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    # name: (module, function, the library, as users know it)
+    "scipy": ("aopt.optimize._solve", "solve_scipy", "SciPy"),
+    "pycma": ("aopt.optimize._cma", "solve_cma", "pycma"),
+}
+
+
 @dataclass(frozen=True)
 class AlgorithmInfo:
-    """One optimizer paola can run, with the properties the agent and `auto` reason about."""
+    """One optimizer paola can run, with the properties the agent and `auto` reason about.
+
+    An entry is the one place a method is described: its names, what it handles, its options,
+    which of them cap its evaluations (`budget_keys`, raised to a budget the user names) and the
+    backend that runs it. Adding a method is adding an entry (and, for a new library, a backend).
+    """
 
     name: str
-    family: str  # "local" (scipy.optimize.minimize) or "global"
+    family: str  # "local", "global" or "auto"
     handles_bounds: bool
     handles_constraints: bool  # nonlinear inequality constraints
     handles_equality: bool
@@ -37,6 +54,8 @@ class AlgorithmInfo:
     options: tuple[str, ...]
     summary: str
     aliases: tuple[str, ...] = field(default=())
+    budget_keys: tuple[str, ...] = field(default=())
+    backend: str = "scipy"
 
     @property
     def stays_in_bounds(self) -> bool:
@@ -47,10 +66,23 @@ class AlgorithmInfo:
         """
         return self.handles_bounds and self.name not in _MAY_LEAVE_BOUNDS
 
+    @property
+    def library(self) -> str:
+        return BACKENDS[self.backend][2]
+
+    def solve(self, problem, fun, x0, options: dict, seed: int | None, *, hard_bounds: bool = True):
+        """Run this algorithm on `fun` (the recording objective, minimization form) -> Outcome."""
+        import importlib
+
+        module, function, _ = BACKENDS[self.backend]
+        return getattr(importlib.import_module(module), function)(
+            self, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
             "family": self.family,
+            "library": self.library,
             "handles_bounds": self.handles_bounds,
             "handles_constraints": self.handles_constraints,
             "handles_equality_constraints": self.handles_equality,
@@ -59,6 +91,7 @@ class AlgorithmInfo:
             "stochastic": self.stochastic,
             "options": list(self.options),
             "summary": self.summary,
+            "aliases": list(self.aliases),
         }
 
 
@@ -70,82 +103,112 @@ _TRUST = ("initial_trust_radius", "max_trust_radius", "eta", "gtol", "maxiter", 
 
 _ALGORITHMS: tuple[AlgorithmInfo, ...] = (
     AlgorithmInfo("auto", "auto", True, True, True, True, False, False, False, (),
-                  "paola picks a method from the problem's properties (see README: the auto rule)."),
+                  "paola picks a method from the problem's properties (see README: the auto rule).", ("automatic", "automatically", "autoselect", "autoselection")),
     AlgorithmInfo("Nelder-Mead", "local", True, False, False, False, False, False, False,
                   ("maxiter", "maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "disp"),
                   "Derivative-free simplex search; robust for small, noisy or non-smooth problems.",
-                  ("simplex", "nm", "neldermead")),
+                  ("simplex", "nm", "neldermead", "nelder", "neldermeade", "downhillsimplex", "amoeba"),
+                  budget_keys=("maxfev", "maxiter")),
     AlgorithmInfo("Powell", "local", True, False, False, False, False, False, False,
                   ("maxiter", "maxfev", "xtol", "ftol", "direc", "disp"),
-                  "Derivative-free conjugate-direction search; good on smooth problems without gradients."),
+                  "Derivative-free conjugate-direction search; good on smooth problems without gradients.",
+                  ("powells",),
+                  budget_keys=("maxfev", "maxiter")),
     AlgorithmInfo("CG", "local", False, False, False, True, False, False, False,
                   ("maxiter", "gtol", "norm", "eps", "c1", "c2", "disp"),
-                  "Nonlinear conjugate gradient; low memory, unconstrained."),
+                  "Nonlinear conjugate gradient; low memory, unconstrained.",
+                  ("conjugategradient", "conjugategradients", "nonlinearcg"),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("BFGS", "local", False, False, False, True, False, False, False,
                   ("maxiter", "gtol", "norm", "eps", "xrtol", "c1", "c2", "disp"),
-                  "Quasi-Newton; the default workhorse for smooth unconstrained problems."),
+                  "Quasi-Newton; the default workhorse for smooth unconstrained problems.",
+                  ("quasinewton",),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("Newton-CG", "local", False, False, False, True, True, False, False,
                   ("maxiter", "xtol", "eps", "c1", "c2", "disp"),
-                  "Truncated Newton with exact Hessians; unconstrained.", ("ncg",)),
+                  "Truncated Newton with exact Hessians; unconstrained.", ("ncg", "newton", "newtonconjugategradient"),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("L-BFGS-B", "local", True, False, False, True, False, False, False,
                   ("maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter", "maxls", "disp"),
                   "Limited-memory quasi-Newton with bounds; fast for large smooth problems.",
-                  ("lbfgs", "lbfgsb")),
+                  ("lbfgs", "lbfgsb", "limitedmemorybfgs", "lbfgsbounded"),
+                  budget_keys=("maxfun", "maxiter")),
     AlgorithmInfo("TNC", "local", True, False, False, True, False, False, False,
                   ("eps", "scale", "offset", "maxCGit", "eta", "stepmx", "accuracy", "minfev",
                    "ftol", "xtol", "gtol", "rescale", "maxfun", "disp"),
-                  "Truncated Newton with bounds.", ("truncatednewton",)),
+                  "Truncated Newton with bounds.", ("truncatednewton",),
+                  budget_keys=("maxfun",)),
     AlgorithmInfo("COBYLA", "local", True, True, False, False, False, False, False,
                   ("rhobeg", "tol", "maxiter", "catol", "f_target", "disp"),
-                  "Derivative-free linear approximations; inequality constraints only."),
+                  "Derivative-free linear approximations; inequality constraints only.",
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("COBYQA", "local", True, True, True, False, False, False, False,
                   ("maxfev", "maxiter", "f_target", "feasibility_tol", "initial_tr_radius",
                    "final_tr_radius", "scale", "disp"),
-                  "Derivative-free quadratic models; bounds, inequality and equality constraints."),
+                  "Derivative-free quadratic models; bounds, inequality and equality constraints.",
+                  budget_keys=("maxfev", "maxiter")),
     AlgorithmInfo("SLSQP", "local", True, True, True, True, False, False, False,
                   ("ftol", "eps", "maxiter", "disp"),
                   "Sequential quadratic programming; the first choice for smooth constrained problems.",
-                  ("sqp",)),
+                  ("sqp", "sequentialquadraticprogramming", "sequentialleastsquares"),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("trust-constr", "local", True, True, True, True, False, False, False,
                   ("gtol", "xtol", "barrier_tol", "maxiter", "initial_tr_radius",
                    "initial_constr_penalty", "initial_barrier_parameter",
                    "initial_barrier_tolerance", "factorization_method", "verbose", "disp"),
                   "Interior-point / trust-region; robust for hard constrained problems.",
-                  ("trustconstr", "interiorpoint")),
+                  ("trustconstr", "interiorpoint", "trustregionconstrained", "trustregion", "trustconstraint"),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("dogleg", "local", False, False, False, True, True, False, False, _TRUST,
-                  "Dog-leg trust region with exact Hessians; unconstrained, convex-ish problems."),
+                  "Dog-leg trust region with exact Hessians; unconstrained, convex-ish problems.",
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("trust-ncg", "local", False, False, False, True, True, False, False, _TRUST,
-                  "Newton conjugate-gradient trust region; unconstrained.", ("trustncg",)),
+                  "Newton conjugate-gradient trust region; unconstrained.", ("trustncg",),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("trust-exact", "local", False, False, False, True, True, False, False,
                   _TRUST + ("subproblem_maxiter",),
                   "Nearly exact trust region; unconstrained, small to medium dimension.",
-                  ("trustexact",)),
+                  ("trustexact",),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("trust-krylov", "local", False, False, False, True, True, False, False,
                   _TRUST + ("inexact",),
-                  "Krylov trust region; unconstrained, large problems.", ("trustkrylov",)),
+                  "Krylov trust region; unconstrained, large problems.", ("trustkrylov",),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("differential_evolution", "global", True, True, True, False, False, True, True,
                   ("strategy", "maxiter", "popsize", "tol", "mutation", "recombination",
                    "polish", "init", "atol", "updating", "disp"),
                   "Population-based global search; needs finite bounds; handles constraints.",
-                  ("de", "differentialevolution", "diffevolution", "evolution")),
+                  ("de", "differentialevolution", "diffevolution", "evolution", "diffevo", "evolutionary", "differentialevo"),
+                  budget_keys=("maxiter",)),
     AlgorithmInfo("dual_annealing", "global", True, False, False, False, False, True, True,
                   ("maxiter", "initial_temp", "restart_temp_ratio", "visit", "accept",
                    "maxfun", "no_local_search"),
                   "Generalized simulated annealing with local search; needs finite bounds.",
-                  ("dualannealing", "annealing", "simulatedannealing", "sa", "da")),
+                  ("dualannealing", "annealing", "simulatedannealing", "sa", "da"),
+                  budget_keys=("maxfun", "maxiter")),
     AlgorithmInfo("shgo", "global", True, True, True, False, False, True, False,
                   ("n", "iters", "sampling_method"),
                   "Simplicial homology global optimization; bounded, low dimension, constraints.",
-                  ("simplicialhomology",)),
+                  ("simplicialhomology", "simplicialhomologyglobaloptimization")),
     AlgorithmInfo("direct", "global", True, False, False, False, False, True, False,
                   ("eps", "maxfun", "maxiter", "locally_biased", "f_min", "f_min_rtol",
                    "vol_tol", "len_tol"),
-                  "DIRECT: deterministic global search by dividing the box; needs finite bounds."),
+                  "DIRECT: deterministic global search by dividing the box; needs finite bounds.",
+                  ("dividingrectangles",),
+                  budget_keys=("maxfun", "maxiter")),
     AlgorithmInfo("basinhopping", "global", True, True, True, True, False, False, True,
                   ("niter", "T", "stepsize", "interval", "niter_success", "target_accept_rate",
                    "stepwise_factor", "local_method"),
                   "Random hops with local minimizations (L-BFGS-B, or SLSQP when constrained).",
-                  ("basin", "basinhop")),
+                  ("basin", "basinhop"),
+                  budget_keys=("niter",)),  # hops, each a local search of one evaluation or more
+    AlgorithmInfo("CMA-ES", "global", True, False, False, False, False, False, True,
+                  ("sigma0", "popsize", "restarts", "bipop", "incpopsize", "maxfevals", "tolfun",
+                   "tolx", "ftarget", "restart_from_best"),
+                  "Covariance matrix adaptation evolution strategy (pycma) with IPOP/BIPOP restarts; "
+                  "the standard for hard black-box problems in 3 to 100 dimensions.",
+                  ("cma", "cmaes", "ipop", "ipopcmaes", "bipop", "bipopcmaes", "covariancematrixadaptation"),
+                  budget_keys=("maxfevals",), backend="pycma"),
 )
 
 
@@ -271,3 +334,21 @@ def validate_options(info: AlgorithmInfo, options: dict | None) -> dict:
             value = int(value)
         clean[key] = value
     return clean
+
+
+def algorithms_markdown() -> str:
+    """The README's algorithm table, generated from the registry (a test keeps the README in step)."""
+    def yes(flag: bool) -> str:
+        return "yes" if flag else ""
+
+    rows = ["| algorithm | library | kind | bounds | constraints | gradient | other names |",
+            "|---|---|---|---|---|---|---|"]
+    for a in _ALGORITHMS:
+        if a.name == "auto":
+            continue
+        constraints = "eq + ineq" if a.handles_equality else ("ineq" if a.handles_constraints else "")
+        bounds = "needs finite" if a.needs_bounds else yes(a.handles_bounds)
+        gradient = "Hessian" if a.needs_hessian else yes(a.uses_gradient)
+        rows.append(f"| {a.name} | {a.library} | {a.family} | {bounds} | {constraints} | {gradient} | "
+                    f"{', '.join(a.aliases)} |")
+    return "\n".join(rows)

@@ -9,7 +9,7 @@ import numpy as np
 
 from aopt.optimize._registry import AlgorithmInfo
 
-__all__ = ["EvaluationBudgetReached", "Outcome", "budget_options", "solve_with"]
+__all__ = ["EvaluationBudgetReached", "Outcome", "budget_options", "solve_with", "solve_scipy"]
 
 
 class EvaluationBudgetReached(Exception):
@@ -27,28 +27,25 @@ class Outcome:
     message: str
     scipy_success: bool | None
     stopped_by_budget: bool = False
+    # the best value (minimization form) of each independent start inside this call, for methods
+    # that restart (CMA-ES): auto counts how many agree as evidence of a global minimum
+    restarts: tuple = ()
+    # the lowest value this call saw (auto's phases compare them), when its caller tracked it
+    phase_best: float = math.inf
+    progressed: bool = True  # False when the call never went below its first value (a plateau)
 
 
-# The options that cap a method's own evaluations or iterations. When the user names a budget
-# (max_evaluations) and none of these, they are raised to it: SciPy's defaults (200 * n
-# evaluations for Nelder-Mead, 15,000 for L-BFGS-B) would end the run long before the budget.
-# (shgo's `iters` is left alone: each refinement multiplies its triangulation.)
-_CAPS = {
-    "Nelder-Mead": ("maxfev", "maxiter"), "Powell": ("maxfev", "maxiter"), "CG": ("maxiter",),
-    "BFGS": ("maxiter",), "Newton-CG": ("maxiter",), "L-BFGS-B": ("maxfun", "maxiter"),
-    "TNC": ("maxfun",), "COBYLA": ("maxiter",), "COBYQA": ("maxfev", "maxiter"), "SLSQP": ("maxiter",),
-    "trust-constr": ("maxiter",), "dogleg": ("maxiter",), "trust-ncg": ("maxiter",),
-    "trust-exact": ("maxiter",), "trust-krylov": ("maxiter",), "direct": ("maxfun", "maxiter"),
-    "dual_annealing": ("maxfun", "maxiter"), "differential_evolution": ("maxiter",),
-    "basinhopping": ("niter",),  # hops, each a local search of one evaluation or more
-}
+# A method's own caps on evaluations or iterations are its registry entry's `budget_keys`. When
+# the user names a budget (max_evaluations) and none of these, they are raised to it: SciPy's
+# defaults (200 * n evaluations for Nelder-Mead, 15,000 for L-BFGS-B) would end the run long
+# before the budget. (shgo's `iters` is left alone: each refinement multiplies its triangulation.)
 _C_INT_MAX = 2**31 - 1
 
 
 def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimension: int) -> dict:
     """`options` with the method's own limits raised to `budget`, unless the user set any of them."""
     out = dict(options)
-    caps = _CAPS.get(info.name, ())
+    caps = info.budget_keys
     if budget is None or not caps or any(k in out for k in caps):
         return out
     if info.name == "differential_evolution":  # maxiter counts generations of popsize * n points
@@ -60,6 +57,31 @@ def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimen
     for key in caps:
         out[key] = min(int(budget), limit)
     return out
+
+
+def _batches(problem, fun) -> bool:
+    return getattr(fun, "batch", None) is not None and bool(getattr(problem, "batches", False))
+
+
+def _value_and_gradient(batch, problem):
+    """f(x) and a forward-difference gradient from one batch of n + 1 points (as SciPy's own
+    2-point differences: step sqrt(eps) * max(1, |x_i|), taken backward at an upper bound)."""
+    lo, hi = problem.lower, problem.upper
+    n = problem.dimension
+    rows = np.arange(1, n + 1)
+
+    def value_and_gradient(x):
+        x = np.asarray(x, dtype=float)
+        h = 1.4901161193847656e-08 * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
+        step = np.where((x + h <= hi) & (x + h >= lo), h, -h)
+        points = np.tile(x, (n + 1, 1))
+        points[rows, rows - 1] += step
+        values = np.asarray(batch(points.T), dtype=float)
+        with np.errstate(all="ignore"):
+            grad = (values[1:] - values[0]) / step
+        return float(values[0]), np.where(np.isfinite(grad), grad, 0.0)
+
+    return value_and_gradient
 
 
 def _scipy_bounds(problem):
@@ -93,7 +115,13 @@ def _nonlinear_constraint(problem):
 
 def solve_with(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict, seed: int | None,
                *, hard_bounds: bool = True) -> Outcome:
-    """Call SciPy's `info.name` on `fun` (the recording objective, minimization form).
+    """Run `info` on `fun` (the recording objective, minimization form) through its backend."""
+    return info.solve(problem, fun, x0, options, seed, hard_bounds=hard_bounds)
+
+
+def solve_scipy(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict, seed: int | None,
+                *, hard_bounds: bool = True) -> Outcome:
+    """The SciPy backend: call `scipy.optimize`'s `info.name` on `fun`.
 
     Gradients and Hessians come from the problem, never from finite differences,
     when the problem has them. `EvaluationBudgetReached` raised by `fun` ends the
@@ -116,6 +144,10 @@ def solve_with(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict,
             kwargs = {"method": name, "callback": callback, "options": opts}
             if info.uses_gradient and jac is not None:
                 kwargs["jac"] = jac
+            elif info.uses_gradient and not problem.constraints and _batches(problem, fun) \
+                    and "eps" not in opts and not info.needs_hessian:
+                # a code objective: the value and its forward differences in one round trip
+                fun, kwargs["jac"] = _value_and_gradient(fun.batch, problem), True
             if info.needs_hessian:
                 kwargs["hess"] = problem.hess
             if info.handles_bounds and _any_bound(problem):
