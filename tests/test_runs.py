@@ -185,15 +185,15 @@ def test_every_global_method_solves_himmelblau(runs, algorithm):
 
 def test_auto_solves_multimodal_benchmark_globally(runs):
     r = run(runs, "rastrigin", "auto", dimension=4, x0=[2.2, -1.1, 3.3, 0.9], seed=3)
-    assert r["converged"] is True
+    assert r["converged"] is True and r["convergence"]["claim"] == "optimum"
     assert r["best_f"] == pytest.approx(0.0, abs=1e-6)
-    assert "differential_evolution" in r["message"]
+    assert "CMA-ES" in r["message"]
 
 
-def test_local_minimum_is_not_called_converged(runs):
+def test_local_minimum_is_labelled_local_not_the_optimum(runs):
     r = run(runs, "rastrigin", "BFGS", dimension=2, x0=[2.1, 2.1])
-    assert r["converged"] is False
-    assert "local minimum" in r["convergence"]["reason"]
+    assert r["convergence"]["claim"] == "local"  # verified locally: `converged`, but only local
+    assert "local minimum, not the known optimum" in r["convergence"]["reason"]
 
 
 def test_keyboard_interrupt_keeps_best_and_marks_interrupted(runs):
@@ -445,7 +445,7 @@ def test_a_named_budget_outlasts_scipys_own_default_limits(runs):
     assert rec["options"]["maxfev"] == 6000  # raised to the budget, recorded with the run
     capped = run(runs, "rosenbrock", "Nelder-Mead", name="capped", dimension=10, max_evaluations=6000,
                  options={"maxfev": 500, "xatol": 0, "fatol": 0})
-    assert capped["n_evaluations"] <= 501  # an explicit option still wins
+    assert capped["n_evaluations"] <= 501 + 12  # an explicit option still wins (+ the check's probes)
 
 
 def test_a_benchmark_does_not_start_on_its_own_minimum(runs):

@@ -14,6 +14,7 @@ first used).
 
 from __future__ import annotations
 
+from aopt._lazy import lazy_attributes
 from aopt.agent._models import DEFAULT_MODEL_HELP, ModelError, default_model_spec, resolve_model
 
 __all__ = [
@@ -39,16 +40,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'aopt.agent' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes("aopt.agent", globals(), _LAZY)

@@ -1,31 +1,42 @@
-"""Optimizers: the algorithm registry, SciPy backends, `auto`, and verified convergence."""
+"""Optimizers: the algorithm registry and its backends (SciPy, pycma), `auto`, verified claims.
 
-from aopt.optimize._auto import MAX_RESTARTS, choose_auto, run_auto
+The claim vocabulary and the registry load without numpy; the rest is imported on first
+use, so `paola runs` (which only formats claims) stays quick.
+"""
+
+from aopt._lazy import lazy_attributes
+from aopt.optimize._claims import (CLAIMS, VERIFIED_CLAIMS, claim_label, claim_of, claim_sentence,
+                                   with_evidence)
 from aopt.optimize._registry import (
+    BACKENDS,
     AlgorithmInfo,
+    algorithms_markdown,
     check_compatible,
     get_algorithm,
     list_algorithms,
     validate_options,
 )
-from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
-from aopt.optimize._start import starting_point
-from aopt.optimize._verify import unbounded_reason, verify
+
+_LAZY = {
+    "MAX_RESTARTS": ("aopt.optimize._auto", "MAX_RESTARTS"),
+    "choose_auto": ("aopt.optimize._auto", "choose_auto"),
+    "default_budget": ("aopt.optimize._auto", "default_budget"),
+    "run_auto": ("aopt.optimize._auto", "run_auto"),
+    "EvaluationBudgetReached": ("aopt.optimize._solve", "EvaluationBudgetReached"),
+    "Outcome": ("aopt.optimize._solve", "Outcome"),
+    "budget_options": ("aopt.optimize._solve", "budget_options"),
+    "solve_with": ("aopt.optimize._solve", "solve_with"),
+    "starting_point": ("aopt.optimize._start", "starting_point"),
+    "unbounded_reason": ("aopt.optimize._verify", "unbounded_reason"),
+    "verify": ("aopt.optimize._verify", "verify"),
+}
 
 __all__ = [
-    "AlgorithmInfo",
-    "EvaluationBudgetReached",
-    "budget_options",
-    "MAX_RESTARTS",
-    "Outcome",
-    "check_compatible",
-    "choose_auto",
-    "get_algorithm",
-    "list_algorithms",
-    "run_auto",
-    "solve_with",
-    "starting_point",
-    "validate_options",
-    "unbounded_reason",
-    "verify",
+    "BACKENDS", "AlgorithmInfo", "algorithms_markdown", "check_compatible", "get_algorithm",
+    "list_algorithms", "validate_options",
+    "CLAIMS", "VERIFIED_CLAIMS", "claim_label", "claim_of", "claim_sentence", "with_evidence",
+    *_LAZY,
 ]
+
+
+__getattr__, __dir__ = lazy_attributes("aopt.optimize", globals(), _LAZY)

@@ -1,55 +1,526 @@
-"""`algorithm="auto"`: choose a method from the problem's properties, and restart when it fails.
+"""`algorithm="auto"`: a plan chosen from the problem's properties that uses the budget it is given.
 
 The rule (also in the README):
-1. A multimodal problem (a benchmark known to have many local minima, or an expression
-   with sin/cos/tan) with finite bounds: differential_evolution (seeded, polished), with
-   its constraints if any.
-2. Constraints: SLSQP (ftol 1e-12) when gradients are available, else COBYQA. If the result
-   does not verify, trust-constr continues from the best point.
-3. Otherwise bounds: L-BFGS-B; no bounds: BFGS. (Exact gradients are used when the
-   problem has them; otherwise SciPy's finite differences, which are recorded.)
-4. Restarts: while the result does not verify as converged and budget remains,
-   up to 5 more attempts. With finite bounds and no constraints: the local method
-   from the best point so far, then differential_evolution and dual_annealing in
-   turn over the whole box (after a global first try: dual_annealing and a larger
-   differential_evolution in turn). Otherwise the same method from
-   the best point, then from points drawn uniformly in the bounds (or around the
-   best point when unbounded). Every random draw comes from the run's recorded seed.
-   No restart when the objective proved unbounded (it reached -inf, or the best point
-   ran off past 1e15): no start point can help.
+
+Budget. `max_evaluations` if the user names one; otherwise, inside finite bounds, a default of
+3,000 evaluations per variable (at least 5,000, at most 200,000), cut so that the run takes
+about 30 seconds at the cost per evaluation measured in its first phase: an interactive request
+stays quick. (Without finite bounds the methods' own limits apply.) A few evaluations of the
+budget are kept for the convergence check that follows the plan.
+
+Finite bounds, no constraints (the common case, and every black box):
+1. Unless the problem is known to have many local minima (a multimodal benchmark, an
+   expression with sin/cos/tan, or the user said "multimodal") or to be noisy: local
+   searches (L-BFGS-B: exact gradients when the problem has them, else finite differences)
+   from spread-out starts (the run's start, then points spread over the box). It stops as
+   soon as 3 of them reach the same best value (global evidence), the known optimum is
+   reached, or, for a problem said to be convex, after the first. When three searches end
+   in three different places the problem is treated as multimodal.
+2. Global search with the rest of the budget, less a reserve for step 3: BIPOP-CMA-ES
+   (pycma; restarts from spread-out points, a larger population each time, interleaved
+   with small local ones); in 1 to 3 variables, where a population method is cheap, 30% of
+   it goes to CMA-ES and the rest to differential_evolution seeded with the best point.
+   CMA-ES stops early when the known optimum is reached, or when 3 of its restarts agree.
+3. Refinement of the best point: L-BFGS-B, then Nelder-Mead, inside the bounds (skipped
+   for a noisy objective).
+
+Constraints: SLSQP (ftol 1e-12) when gradients are available, else COBYQA; if the result
+does not verify, trust-constr from the best point, then restarts from points drawn in the
+bounds. With finite bounds, further starts spread over the box then collect evidence: when 3
+feasible searches agree, the result carries global evidence.
+
+No finite bounds: L-BFGS-B (some bounds) or BFGS, then restarts from the best point and
+from points drawn around it while the result does not verify.
+
+Every random draw comes from the run's recorded seed, so an `auto` run repeats exactly. No
+restart when the objective proved unbounded (no start point can help).
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
 from aopt.optimize._registry import get_algorithm
-from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options
-from aopt.optimize._solve import solve_with as _solve
-from aopt.optimize._verify import verify
+from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
+from aopt.optimize._verify import check_reserve, verify
 
-__all__ = ["choose_auto", "run_auto", "MAX_RESTARTS"]
+__all__ = ["choose_auto", "run_auto", "default_budget", "MAX_RESTARTS", "AGREE", "AUTO_SECONDS"]
 
-MAX_RESTARTS = 5
+MAX_RESTARTS = 5  # restarts of the constrained and unbounded plans while a result does not verify
+AGREE = 3  # independent searches that must reach the same best value for global evidence
+AGREE_RTOL = 1e-6  # "the same value": within 1e-6 * max(1, how much f varies)
+LOCAL_STARTS = 8  # local searches from spread starts before auto turns to a global search
+SPREAD_STARTS = 6  # extra starts of a constrained problem with finite bounds, for evidence
+AUTO_SECONDS = 30.0  # with no budget named, plan to finish in about this long
+_SMALL_DIMENSION = 3  # up to here differential_evolution shares the global phase
+_RACE_DIMENSION = 5  # up to here global methods race for the budget; beyond, CMA-ES leads
+UNPLANNED = 1_000_000  # the limit without finite bounds or a named budget (the run's safety cap)
+
+
+def default_budget(dimension: int) -> int:
+    """auto's evaluation budget when the user names none (before the time cut)."""
+    return int(min(200_000, max(5_000, 3_000 * dimension)))
 
 
 def choose_auto(problem) -> tuple[str, str]:
     """The first method `auto` runs on this problem, and why."""
+    properties = getattr(problem, "properties", ())
     if problem.constraints:
-        if getattr(problem, "multimodal", False) and problem.has_finite_bounds:
-            return "differential_evolution", "constrained, with many local minima inside finite bounds: a global search"
         if problem.has_gradient:
             return "SLSQP", "constrained and smooth with exact gradients"
         return "COBYQA", "constrained, no gradients available"
-    if getattr(problem, "multimodal", False) and problem.has_finite_bounds:
-        return "differential_evolution", "many local minima inside finite bounds: a global search"
-    if any(math.isfinite(lo) or math.isfinite(hi) for lo, hi in problem.bounds):
-        return "L-BFGS-B", "bounded and smooth"
+    if problem.has_finite_bounds:
+        if problem.multimodal or "noisy" in properties:
+            why = "noisy" if "noisy" in properties else "many local minima"
+            return "CMA-ES", f"{why} inside finite bounds: a global search (BIPOP-CMA-ES)"
+        return "L-BFGS-B", "finite bounds: local searches from spread-out starts, then a global search " \
+                           "unless they agree"
+    if problem.has_bounds:
+        return "L-BFGS-B", "bounded on some sides only, and smooth"
     return "BFGS", "unbounded and smooth"
 
 
+class _Plan:
+    """The evaluations auto may still spend, the phases it ran, and the values they reached."""
+
+    def __init__(self, problem, fun, count, best_so_far, seed, hard_bounds, budget, explicit, first_f=None):
+        self.problem = problem
+        self.fun = fun
+        self.count = count
+        self.best_so_far = best_so_far
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.hard_bounds = hard_bounds
+        self.explicit = explicit
+        self.first_f = first_f or (lambda: None)
+        # the run's check after the plan evaluates too (finite differences, probes): keep room for it
+        if explicit:
+            total = int(budget)
+        elif problem.has_finite_bounds:
+            total = default_budget(problem.dimension)
+        else:  # nothing to spread starts over: the methods' own limits and the run's safety cap
+            total = UNPLANNED
+        self.total = total
+        self.limit = max(1, total - min(check_reserve(problem.dimension), total // 10))
+        self.start_n = count()
+        self.t0 = time.perf_counter()
+        self.measured = False
+        self.outcomes: list[Outcome] = []
+        self.values: list[float] = []  # the best value of each independent search
+        self.steps: list[str] = []  # the account, a phrase a phase
+        self.disagreed = False  # a check by another method found lower than agreeing searches
+
+    # -- budget --------------------------------------------------------------------------------
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count())
+
+    def measure(self) -> None:
+        """After each phase: with the default budget, cut it to about AUTO_SECONDS at the cost per
+        evaluation measured so far (once a second has passed: start-up costs must not count)."""
+        if self.explicit or self.measured:
+            return
+        used = self.count() - self.start_n
+        elapsed = time.perf_counter() - self.t0
+        if used <= 0 or elapsed < 1.0:
+            return
+        cost = elapsed / used
+        affordable = int(AUTO_SECONDS / cost)
+        if affordable < self.limit:
+            self.measured = True
+            floor = self.count() + 10 * (self.problem.dimension + 1)
+            self.limit = max(floor, affordable)
+            self.steps.append(f"the default budget was cut to {self.limit:,} evaluations "
+                              f"({cost * 1e3:.3g} ms each, about {AUTO_SECONDS:g} s)")
+
+    # -- known optimum and agreement -------------------------------------------------------------
+    def best(self):
+        return self.best_so_far()
+
+    def reached_optimum(self) -> bool:
+        f_star = getattr(self.problem, "f_star", None)
+        best = self.best()
+        if f_star is None or not math.isfinite(f_star) or best is None:
+            return False
+        return self.problem.to_user(best[1]) - f_star <= 1e-8 * max(1.0, abs(f_star))
+
+    def ftarget(self) -> float | None:
+        f_star = getattr(self.problem, "f_star", None)
+        if f_star is None or not math.isfinite(f_star):
+            return None
+        return f_star + 1e-8 * max(1.0, abs(f_star))
+
+    def evidence(self) -> dict | None:
+        """How many independent searches reached the run's best value (None before two)."""
+        values = [v for v in self.values if v is not None and math.isfinite(v)]
+        best = self.best()
+        if len(values) < 2 or best is None:
+            return None
+        f_best = float(best[1])
+        # "the same value" relative to how much f varies, not to |f|: a constant offset in f
+        # (1e6 + x**2) must not make different points agree
+        first = self.first_f()
+        scale = abs(f_best) if first is None or not math.isfinite(first) else min(abs(f_best), abs(first - f_best))
+        tol = AGREE_RTOL * max(1.0, scale) + 8 * np.finfo(float).eps * abs(f_best)
+        agree = sum(1 for v in values if v <= f_best + tol)
+        return {"restarts": len(values), "agree": agree, "tol": tol}
+
+    def enough_with(self, values) -> bool:
+        """Would these further independent results (a restarting method's) give global evidence?"""
+        if self.disagreed:
+            return False
+        kept = self.values
+        self.values = kept + list(values)
+        try:
+            return self.agreed()
+        finally:
+            self.values = kept
+
+    def agreed(self) -> bool:
+        evidence = self.evidence()
+        return evidence is not None and evidence["agree"] >= AGREE
+
+    # -- running a phase -------------------------------------------------------------------------
+    def run(self, name: str, start, options: dict, cap: int, phase: str) -> Outcome | None:
+        """Run `name` for at most `cap` evaluations (and what remains); None when nothing remains."""
+        cap = min(int(cap), self.remaining())
+        if cap <= 0:
+            return None
+        info = get_algorithm(name)
+        set_phase = getattr(self.fun, "set_phase", None)
+        if callable(set_phase):
+            set_phase(phase, info.name)
+        stop_at = self.count() + cap
+        capped = _capped(self.fun, self.count, stop_at)
+        capped.enough = self.enough_with
+        # a budget the user named is the run's limit, so the method's own caps are raised to its
+        # share; with the default budget, SciPy's own caps stand (a runaway stops where it would)
+        opts = budget_options(info, options, cap if self.explicit else None, self.problem.dimension)
+        if info.name == "CMA-ES":
+            opts["maxfevals"] = cap
+        out = solve_with(info, self.problem, capped, start, opts, self.seed, hard_bounds=self.hard_bounds)
+        # a phase that used its share is not a run stopped by the budget; the run's budget is
+        out.stopped_by_budget = self.explicit and self.count() >= self.limit
+        out.phase_best = capped.best
+        out.progressed = capped.first is not None and capped.best < capped.first
+        self.outcomes.append(out)
+        self.measure()
+        return out
+
+
+def _capped(fun, count, stop_at: int):
+    """`fun` limited to `stop_at` evaluations in all (a phase's share of the budget); `capped.best`
+    is the lowest value this phase saw (a race between methods compares them)."""
+    def capped(x):
+        if count() >= stop_at:
+            raise EvaluationBudgetReached()
+        value = fun(x)
+        if capped.first is None:
+            capped.first = value
+        if value < capped.best:
+            capped.best = value
+        return value
+
+    capped.best = math.inf
+    capped.first = None  # the phase's first value: a search that never went below it found nothing
+
+    batch = getattr(fun, "batch", None)
+    if batch is not None:
+        def capped_batch(XT):
+            room = stop_at - count()
+            if room <= 0:
+                raise EvaluationBudgetReached()
+            XT = np.asarray(XT, dtype=float)
+            if XT.ndim == 2 and XT.shape[1] > room:
+                values = np.asarray(batch(XT[:, :room]), dtype=float)
+                capped.first = float(values[0]) if capped.first is None and values.size else capped.first
+                capped.best = min(capped.best, float(np.min(values, initial=math.inf)))
+                raise EvaluationBudgetReached()
+            values = np.asarray(batch(XT), dtype=float)
+            capped.first = float(values[0]) if capped.first is None and values.size else capped.first
+            capped.best = min(capped.best, float(np.min(values, initial=math.inf)))
+            return values
+
+        capped.batch = capped_batch
+    capped.set_phase = getattr(fun, "set_phase", None)
+    return capped
+
+
+def _spread_starts(problem, x0: np.ndarray, seed: int):
+    """The run's start, then points spread over the box: each the farthest (in box-scaled
+    distance) from the starts so far among 16 seeded uniform candidates (a cheap maximin design;
+    scipy.stats.qmc would cost half a second of imports)."""
+    x0 = np.asarray(x0, dtype=float)
+    yield x0
+    rng = np.random.default_rng(seed)
+    lo, hi = problem.lower, problem.upper
+    width = np.where(hi > lo, hi - lo, 1.0)
+    chosen = [(x0 - lo) / width]
+    while True:
+        candidates = rng.uniform(size=(16, problem.dimension))
+        gaps = np.min(np.linalg.norm(candidates[:, None, :] - np.array(chosen)[None, :, :], axis=2), axis=1)
+        u = candidates[int(np.argmax(gaps))]
+        chosen.append(u)
+        yield lo + u * (hi - lo)
+
+
+def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool,
+             budget: int | None = None, explicit_budget: bool | None = None, first_f=None,
+             count=None) -> tuple[list[Outcome], str, dict | None]:
+    """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
+
+    `budget` is the user's max_evaluations (None: auto's default budget); `count()` the
+    evaluations recorded so far. Returns the outcomes in order, a one-line account of what
+    was done, and the evidence of agreeing searches ({"restarts", "agree", "tol"}) or None.
+    """
+    explicit = bool(budget) if explicit_budget is None else bool(explicit_budget and budget)
+    if count is None:
+        calls = [0]
+
+        def counted(x):
+            calls[0] += 1
+            return fun(x)
+
+        if hasattr(fun, "batch"):
+            def counted_batch(XT):
+                calls[0] += np.atleast_2d(np.asarray(XT)).shape[1]
+                return fun.batch(XT)
+            counted.batch = counted_batch
+        counted.set_phase = getattr(fun, "set_phase", None)
+        fun, count = counted, (lambda: calls[0])
+    plan = _Plan(problem, fun, count, best_so_far, seed, hard_bounds, budget or 0, explicit, first_f)
+    first, why = choose_auto(problem)
+    head = f"auto ({why}" + ("" if plan.total >= UNPLANNED else
+                             f"; budget {plan.total:,} evaluations{'' if explicit else ', the default'}") + ")"
+    if problem.has_finite_bounds and not problem.constraints:
+        _box(plan, x0)
+    else:
+        _classic(plan, x0, first)
+        if problem.constraints and problem.has_finite_bounds:
+            _spread_constrained(plan, first)
+    evidence = plan.evidence()
+    account = "; ".join([head] + plan.steps)
+    return plan.outcomes, account, evidence
+
+
+# -- finite bounds, no constraints ---------------------------------------------------------------
+def _value(out: Outcome | None) -> float | None:
+    if out is None or out.fun is None or not math.isfinite(out.fun):
+        return None
+    return float(out.fun)
+
+
+def _box(plan: _Plan, x0) -> None:
+    problem = plan.problem
+    n = problem.dimension
+    properties = getattr(problem, "properties", ())
+    noisy = "noisy" in properties
+    convex = "convex" in properties
+    starts = _spread_starts(problem, x0, plan.seed)
+    reserve = 0 if noisy else min(int(0.1 * plan.limit), 200 * (n + 1))
+    if not problem.multimodal and not noisy:
+        # each local search gets a small share: on a multimodal black box they are a cheap probe
+        local_cap = plan.remaining() if convex else max(50 * (n + 1), plan.limit // 20)
+        for i in range(1 if convex else LOCAL_STARTS):
+            out = plan.run("L-BFGS-B", next(starts), {"ftol": 1e-12, "gtol": 1e-9}, local_cap,
+                           f"local search {i + 1} (L-BFGS-B)")
+            if out is None:
+                return
+            plan.values.append(_value(out) if out.progressed else None)
+            if plan.reached_optimum():
+                plan.steps.append(f"{i + 1} local search{'es' if i else ''} (L-BFGS-B) reached the known optimum")
+                return
+            if convex:
+                plan.steps.append("one local search (L-BFGS-B): the problem was said to be convex")
+                return
+            evidence = plan.evidence()
+            if plan.agreed():
+                plan.steps.append(f"{i + 1} local searches (L-BFGS-B) from spread-out starts; "
+                                  f"{evidence['agree']} reached the same best value")
+                if _confirmed(plan, reserve):
+                    _refine(plan)
+                    return
+                break
+            if i >= 1 and evidence is not None and evidence["agree"] < 2:
+                plan.steps.append(f"{i + 1} local searches (L-BFGS-B) ended in different places: "
+                                  f"many local minima, so a global search follows")
+                break
+        else:
+            plan.steps.append(f"{LOCAL_STARTS} local searches (L-BFGS-B) did not agree: a global search follows")
+    _global(plan, reserve)
+    if not noisy:
+        _refine(plan)
+
+
+def _confirmed(plan: _Plan, reserve: int) -> bool:
+    """Independent searches agree: a short probe by another method (dual_annealing, a tenth of
+    what is left) from a point of its own must find nothing lower before the plan stops. Starts
+    that all fall into one wide basin (Beale's), or CMA-ES restarts drawn to the same local
+    peak, are not enough on their own."""
+    problem = plan.problem
+    if any(lo == hi for lo, hi in problem.bounds):
+        return True
+    best = plan.best()
+    cap = int(0.1 * (plan.remaining() - reserve))
+    if best is None or cap < 20 * (problem.dimension + 1):
+        return True
+    start = plan.rng.uniform(problem.lower, problem.upper)
+    out = plan.run("dual_annealing", start, {"maxfun": cap}, cap, "global check (dual_annealing)")
+    if out is None:
+        return True
+    evidence = plan.evidence()
+    tol = evidence["tol"] if evidence else 0.0
+    if out.phase_best < best[1] - tol:
+        plan.steps.append("a global check (dual_annealing) found a lower value: the search goes on")
+        plan.disagreed = True
+        return False
+    plan.values.append(out.phase_best if out.progressed else None)
+    plan.steps.append("a global check (dual_annealing) found nothing lower")
+    return True
+
+
+def _settled(plan: _Plan, reserve: int) -> bool:
+    """The global search may stop: the known optimum is reached, or searches agree and a check
+    by another method confirms it."""
+    if plan.reached_optimum():
+        return True
+    return plan.agreed() and not plan.disagreed and _confirmed(plan, reserve)
+
+
+def _global(plan: _Plan, reserve: int) -> None:
+    """Global search with what is left, less the refinement's reserve.
+
+    In up to 5 variables, a race: BIPOP-CMA-ES (the strongest on rotated, ill-conditioned
+    landscapes) gets a quarter, dual_annealing (strong on the separable classics: Rastrigin,
+    Schwefel) 15%, and in up to 3 variables differential_evolution 15% too, each from a start
+    of its own; the method whose own best is lowest runs with the rest, from the best point.
+    In more variables CMA-ES needs most of a budget to converge: it runs with everything, or,
+    with 2,000 evaluations per variable or more, three quarters and dual_annealing the rest.
+    """
+    problem = plan.problem
+    n = problem.dimension
+    room = plan.remaining() - reserve
+    if room <= 0:
+        return
+    target = plan.ftarget()
+    fixed = any(lo == hi for lo, hi in problem.bounds)  # dual_annealing refuses a fixed variable
+    if n > _RACE_DIMENSION:
+        generous = room >= 2_000 * n and not fixed
+        summary = "BIPOP-CMA-ES"
+        for _ in range(3):
+            cap = int(0.75 * room) if generous else plan.remaining() - reserve
+            _global_step(plan, "CMA-ES", cap, target, "global search",
+                         plan.rng.uniform(problem.lower, problem.upper))
+            if _settled(plan, reserve) or plan.remaining() - reserve <= 10 * (n + 1) or generous:
+                break
+        if generous and not plan.reached_optimum() and not (plan.agreed() and not plan.disagreed):
+            rest = plan.remaining() - reserve
+            best = plan.best()
+            if rest > 10 * (n + 1):
+                _global_step(plan, "dual_annealing", rest, target, "global search",
+                             best[0] if best is not None else None)
+                summary += ", then dual_annealing from the best point"
+        plan.steps.append(summary)
+        return
+    entrants = [("CMA-ES", 0.25), ("dual_annealing", 0.15)]
+    if n <= _SMALL_DIMENSION:
+        entrants.append(("differential_evolution", 0.15))
+    if fixed:
+        entrants = [e for e in entrants if e[0] != "dual_annealing"]
+    results: dict[str, float] = {}
+    for name, share in entrants:
+        # each entrant starts from a point of its own, so that its best is its own work
+        start = plan.rng.uniform(problem.lower, problem.upper)
+        out = _global_step(plan, name, int(share * room), target, "race", start)
+        if out is None:
+            return
+        results[name] = out.phase_best
+        if _settled(plan, reserve):
+            plan.steps.append(_race_summary(results, None))
+            return
+    winner = min(results, key=lambda k: results[k])
+    for _ in range(5):  # a winner that stops on its own before the budget runs again, from the best
+        rest = plan.remaining() - reserve
+        if rest <= 10 * (n + 1):
+            break
+        best = plan.best()
+        _global_step(plan, winner, rest, target, "the race's winner", best[0] if best is not None else None)
+        if _settled(plan, reserve):
+            break
+    plan.steps.append(_race_summary(results, winner))
+
+
+def _race_summary(results: dict, winner: str | None) -> str:
+    tried = ", ".join(f"{name} {value:.6g}" for name, value in results.items())
+    if winner is None:
+        return f"global race ({tried}): stopped early"
+    return f"global race ({tried}): the rest of the budget went to {winner}"
+
+
+def _global_step(plan: _Plan, name: str, cap: int, target, why: str, start) -> Outcome | None:
+    problem = plan.problem
+    n = problem.dimension
+    if start is None:
+        start = np.asarray(problem.center(), dtype=float)
+    if name == "CMA-ES":
+        options = {"bipop": True, "restarts": 1_000}
+        if target is not None:
+            options["ftarget"] = target
+        out = plan.run(name, start, options, cap, f"CMA-ES ({why})")
+        if out is not None:
+            plan.values.extend(out.restarts)
+        return out
+    if name == "dual_annealing":
+        options = {"maxfun": max(1, cap)}
+        return plan.run(name, start, options, cap, f"dual_annealing ({why})")
+    generations = max(1, cap // (15 * n))
+    return plan.run(name, start, {"maxiter": generations, "tol": 1e-12, "polish": False}, cap,
+                    f"differential_evolution ({why})")
+
+
+def _refine(plan: _Plan) -> None:
+    """Polish the best point locally with what is left: L-BFGS-B, then Nelder-Mead with a small
+    simplex in up to 3 variables, or a local CMA-ES (a small step, no restarts) in more, which
+    copes with ill-conditioning where finite-difference gradients stall."""
+    problem = plan.problem
+    n = problem.dimension
+    if plan.remaining() <= 0 or plan.reached_optimum():
+        return
+    best = plan.best()
+    if best is None:
+        return
+    before = best[1]
+    plan.run("L-BFGS-B", best[0], {"ftol": 1e-15, "gtol": 1e-12}, max(50 * (n + 1), plan.remaining() // 3),
+             "refine (L-BFGS-B)")
+    best = plan.best()
+    used = ["L-BFGS-B"]
+    if plan.remaining() > 0 and not plan.reached_optimum() and best is not None:
+        x = np.asarray(best[0], dtype=float)
+        width = np.where(np.isfinite(problem.upper - problem.lower), problem.upper - problem.lower, 1.0)
+        if n <= _SMALL_DIMENSION:
+            step = 1e-3 * np.maximum(width, 1e-12)
+            simplex = np.vstack([x] + [np.clip(x + np.eye(n)[i] * np.where(x + step[i] <= problem.upper[i],
+                                                                           step[i], -step[i]),
+                                               problem.lower, problem.upper) for i in range(n)])
+            plan.run("Nelder-Mead", x, {"initial_simplex": simplex, "xatol": 1e-12, "fatol": 1e-15},
+                     plan.remaining(), "refine (Nelder-Mead)")
+            used.append("Nelder-Mead")
+        else:
+            options = {"sigma0": float(1e-3 * np.mean(width)), "restarts": 0, "tolfun": 1e-15, "tolx": 1e-15}
+            target = plan.ftarget()
+            if target is not None:
+                options["ftarget"] = target
+            plan.run("CMA-ES", x, options, plan.remaining(), "refine (local CMA-ES)")
+            used.append("a local CMA-ES")
+    best = plan.best()
+    if best is not None and best[1] < before:
+        plan.steps.append(f"refined the best point locally ({', '.join(used)}): "
+                          f"{problem.to_user(before):.10g} -> {problem.to_user(best[1]):.10g}")
+
+
+# -- constraints, or bounds that are not finite ---------------------------------------------------
 def _restart_point(problem, best_x: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
     if k == 0:
         return best_x.copy()
@@ -62,54 +533,35 @@ def _restart_point(problem, best_x: np.ndarray, rng: np.random.Generator, k: int
     return np.clip(x, lo, hi)
 
 
-def _next_step(problem, first: str, k: int, global_ok: bool) -> str:
-    """What restart k (0-based) of `auto` does: "best", "random", "trust-constr" or a global method."""
-    if problem.constraints:
-        return "trust-constr" if k == 0 and problem.has_gradient else "random"
-    if not global_ok:
-        return "best" if k == 0 else "random"
-    if first == "differential_evolution":
-        return ("dual_annealing", "differential_evolution")[k % 2]
-    return "best" if k == 0 else ("differential_evolution", "dual_annealing")[(k - 1) % 2]
-
-
-def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool,
-             budget: int | None = None) -> tuple[list[Outcome], str]:
-    """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
-
-    `budget` (the user's max_evaluations, if any) raises each method's own limits to it.
-    Returns the outcomes in order and a one-line account of what was chosen.
-    """
-    def solve_with(info, problem, fun, start, options, seed, *, hard_bounds):
-        return _solve(info, problem, fun, start, budget_options(info, options, budget, problem.dimension),
-                      seed, hard_bounds=hard_bounds)
-
-    first, why = choose_auto(problem)
-    rng = np.random.default_rng(seed)
-    outcomes: list[Outcome] = []
-    info = get_algorithm(first)
+def _classic(plan: _Plan, x0, first: str) -> None:
+    """Local method, then restarts while the result does not verify."""
+    problem = plan.problem
+    local = get_algorithm(first)
     # SLSQP's default ftol (1e-6) stops short of the KKT tolerance paola checks (rosenbrock on
     # a disk ended at a residual of 3.5e-3); a tighter one costs a few iterations
     options = {"ftol": 1e-12} if first == "SLSQP" else {}
-    out = solve_with(info, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
-    outcomes.append(out)
-    account = f"auto chose {first} ({why})"
-    local = info
+    out = plan.run(first, x0, options, plan.remaining(), f"{first}")
+    if out is None:
+        return
+    plan.values.append(_feasible_value(problem, out))
+    plan.steps.append(f"{first} from the start")
     for k in range(MAX_RESTARTS):
-        if out.stopped_by_budget:
+        if out.stopped_by_budget or plan.remaining() <= 0:
             break
-        best = best_so_far()
+        best = plan.best()
         if best is None:
             # nothing finite yet (the start is outside the objective's domain, as x = 0 is
             # for log(x)): try again from a point drawn around the start
-            info, start, options = local, _restart_point(problem, np.asarray(x0, dtype=float), rng, k + 1), {}
-            account += f"; restart {k + 1} of {info.name} from a random point (no finite value yet)"
-            out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
-            outcomes.append(out)
+            start = _restart_point(problem, np.asarray(x0, dtype=float), plan.rng, k + 1)
+            plan.steps.append(f"restart {k + 1} of {local.name} from a random point (no finite value yet)")
+            out = plan.run(local.name, start, {}, plan.remaining(), f"restart {k + 1} ({local.name})")
+            if out is None:
+                break
             continue
         bx, bf = best
         try:
-            facts = verify(problem, bx, bf, fun=fun, start=x0 if k == 0 else None)
+            facts = verify(problem, bx, bf, fun=plan.fun, start=x0 if k == 0 else None,
+                           hard_bounds=plan.hard_bounds)
         except EvaluationBudgetReached:
             break  # the check's own evaluations used the last of the budget
         except Exception:  # noqa: BLE001 - user code failing in the check: the final check reports it
@@ -117,32 +569,52 @@ def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bound
         if facts["converged"]:
             break
         if facts.get("unbounded"):
-            account += "; no restart: the objective is unbounded, so no start point can help"
+            plan.steps.append("no restart: the objective is unbounded, so no start point can help")
             break
         options = {}
-        global_ok = problem.has_finite_bounds and not problem.constraints
-        step = _next_step(problem, local.name, k, global_ok)
-        if step == "dual_annealing" and any(lo == hi for lo, hi in problem.bounds):
-            step = "differential_evolution"  # dual_annealing refuses a fixed variable (lower == upper)
-        if step == "trust-constr":
-            info, start = get_algorithm("trust-constr"), bx.copy()
-            account += "; trust-constr continued from the best point"
-        elif step in ("differential_evolution", "dual_annealing"):
-            # search the whole box again, seeded anew, keeping the best point so far in play
-            info, start = get_algorithm(step), bx.copy()
-            seed = int(rng.integers(2**31))
-            if step == "differential_evolution" and local.name == step:
-                options = {"popsize": 30, "tol": 1e-8}
-            account += f"; then {step} (seed {seed})"
+        if problem.constraints and k == 0 and problem.has_gradient:
+            info, start, step = get_algorithm("trust-constr"), bx.copy(), "trust-constr continued from the best point"
         else:
             info = local
-            start = _restart_point(problem, bx, rng, k if step == "random" else 0)
-            account += f"; restart {k + 1} of {info.name}" + (" from the best point" if step == "best" else "")
-            if step == "best" and info.name in ("BFGS", "L-BFGS-B", "CG"):
+            start = _restart_point(problem, bx, plan.rng, k)
+            step = f"restart {k + 1} of {info.name}" + (" from the best point" if k == 0 else "")
+            if k == 0 and info.name in ("BFGS", "L-BFGS-B", "CG"):
                 # stopped where the gradient fell under its own gtol (1e-5), which a small-valued
                 # objective reaches far from its minimum: go on with a much tighter one
                 options = {"gtol": 1e-12}
-                account += " with gtol 1e-12"
-        out = solve_with(info, problem, fun, start, options, seed, hard_bounds=hard_bounds)
-        outcomes.append(out)
-    return outcomes, account
+                step += " with gtol 1e-12"
+        plan.steps.append(step)
+        out = plan.run(info.name, start, options, plan.remaining(), step)
+        if out is None:
+            break
+        plan.values.append(_feasible_value(problem, out))
+
+
+def _feasible_value(problem, out: Outcome | None) -> float | None:
+    value = _value(out)
+    if value is None or out.x is None:
+        return None
+    return value if problem.constraint_violation(out.x) <= 1e-6 else None
+
+
+def _spread_constrained(plan: _Plan, first: str) -> None:
+    """More starts spread over the box, until 3 feasible searches agree on the best value."""
+    problem = plan.problem
+    starts = _spread_starts(problem, problem.center(), plan.seed)
+    next(starts)  # the centre: the first search started from the run's own start
+    options = {"ftol": 1e-12} if first == "SLSQP" else {}
+    done = 0
+    for i in range(SPREAD_STARTS):
+        if plan.agreed() or plan.remaining() <= 0:
+            break
+        out = plan.run(first, next(starts), dict(options), plan.remaining(),
+                       f"spread start {i + 1} ({first})")
+        if out is None:
+            break
+        plan.values.append(_feasible_value(problem, out))
+        done += 1
+    if done:
+        evidence = plan.evidence()
+        plan.steps.append(f"{done} more start{'s' if done > 1 else ''} spread over the box"
+                          + (f"; {evidence['agree']} of {evidence['restarts']} searches reached the best value"
+                             if evidence else ""))

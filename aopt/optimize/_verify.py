@@ -23,13 +23,19 @@ import math
 
 import numpy as np
 
-__all__ = ["verify", "unbounded_reason", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
+__all__ = ["verify", "unbounded_reason", "check_reserve", "FEASIBILITY_TOL", "STATIONARITY_TOL", "GAP_TOL"]
 
 FEASIBILITY_TOL = 1e-6
 STATIONARITY_TOL = 1e-4
 GAP_TOL = 1e-4
 RUNAWAY = 1e15  # a best point this far out (relative to the start) means the objective has no finite minimum
 _ACTIVE_TOL = 1e-6
+
+
+def check_reserve(dimension: int) -> int:
+    """Evaluations the check may need after an optimizer (finite differences, probes around a
+    plateau, a slope test): a plan that spends a budget keeps this many for it."""
+    return 4 * dimension + 24
 
 
 def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
@@ -65,12 +71,13 @@ def unbounded_reason(problem, x, f_min, start=None) -> str:
     return _unbounded(problem, np.asarray(x, dtype=float), f_min, start)
 
 
-def _gradient(problem, x: np.ndarray, fun) -> np.ndarray:
+def _gradient(problem, x: np.ndarray, fun, hard_bounds: bool = True) -> np.ndarray:
     if problem.has_gradient:
         return np.asarray(problem.jac(x), dtype=float)
     from aopt.problems import finite_difference_gradient
 
-    return finite_difference_gradient(fun or problem.fun)(x)
+    box = (problem.lower, problem.upper) if hard_bounds else (None, None)
+    return finite_difference_gradient(fun or problem.fun, *box)(x)
 
 
 def _active_set(problem, x: np.ndarray):
@@ -251,6 +258,28 @@ def _still_falls(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun) -
     return False
 
 
+def _descent_along(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun, tol: float):
+    """The largest decrease of f along -slope (steps of 1e-1 down to 1e-12 times 1 + |x|, kept in
+    the bounds), or None when some step lowers f by more than `tol`. Recorded evaluations."""
+    norm = float(np.linalg.norm(slope))
+    if not norm or not np.all(np.isfinite(slope)):
+        return 0.0
+    d = -slope / norm
+    f = fun or problem.fun
+    size = 1.0 + float(np.max(np.abs(x)))
+    best = 0.0
+    with np.errstate(all="ignore"):
+        for k in range(1, 13):
+            p = np.clip(x + 10.0 ** -k * size * d, problem.lower, problem.upper)
+            if np.array_equal(p, x):
+                continue
+            drop = f_min - float(f(p))
+            if drop > tol:
+                return None
+            best = max(best, drop)
+    return best
+
+
 def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, f) -> bool:
     """Is there a feasible point at a small distance along ±`directions` (columns) with a lower value?"""
     tol = 1e-12 * (1.0 + abs(f_min))
@@ -276,7 +305,54 @@ def _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun) -> bool:
     return _stalled_at_flat_start(problem, x, start, f_min, A, lam, sources, fun)
 
 
-def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
+def _plateau(problem, x: np.ndarray, f_min: float, grad: np.ndarray, fun) -> str:
+    """"" unless the objective is flat around x (every difference exactly zero): then probe farther
+    out (1e-3 to 1e-1 of the box, or of 1 + |x|) along each coordinate and a few mixtures.
+
+    Returns "lower" when a probe finds a lower value (a plateau the run is stuck on, as on a
+    step function), "flat" when every probe is equal (nothing shows a minimum), "" when the
+    point is not on a plateau or the probes see higher values only (a floor: a minimum).
+    Probes are recorded evaluations inside the bounds.
+    """
+    if grad.size == 0 or np.any(grad != 0) or x.size > 200:
+        return ""
+    f = fun or problem.fun
+    span = np.where(np.isfinite(problem.upper - problem.lower), problem.upper - problem.lower,
+                    1.0 + np.abs(x))
+    rng = np.random.default_rng(0)
+    n = x.size
+    directions = np.hstack([np.eye(n), rng.standard_normal((n, min(n, 8)))])
+    directions = directions / np.linalg.norm(directions, axis=0)
+    tol = 1e-12 * (1.0 + abs(f_min))
+    higher = False
+    with np.errstate(all="ignore"):
+        for radius in (1e-3, 1e-2, 1e-1):
+            for d in directions.T:
+                for sign in (1.0, -1.0):
+                    p = np.clip(x + sign * radius * span * d, problem.lower, problem.upper)
+                    if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
+                        continue
+                    value = float(f(p))
+                    if value < f_min - tol:
+                        return "lower"
+                    higher = higher or value > f_min + tol
+            if higher:
+                return ""
+    return "flat"
+
+
+def _violation(problem, x: np.ndarray, hard_bounds: bool) -> float:
+    """The real violation at x: constraints, and the bounds when they are hard."""
+    if hard_bounds:
+        return float(problem.constraint_violation(x))
+    worst = 0.0
+    for c in problem.constraints:
+        worst = max(worst, float(c.violation(x)))
+    return worst
+
+
+def verify(problem, x, f_min: float, fun=None, start=None, *, hard_bounds: bool = True,
+           f_scale: float | None = None) -> dict:
     """Check a candidate point; `f_min` is the objective in minimization form.
 
     `start` (the run's start point) lets the check notice an optimizer that never
@@ -285,25 +361,39 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
     `fun` evaluates the objective when the problem has no gradient, and for the probes some
     checks make (pass the run's recording objective so that these calls are counted and kept;
     when it raises EvaluationBudgetReached, that propagates: the check could not finish).
+    Finite differences keep inside the bounds (one-sided at a bound).
 
-    Returns JSON-ready facts: `converged`, `reason`, `kkt_residual`, `max_violation`,
-    `gap_to_optimum` (None without a known optimum).
+    `f_scale` is how much the objective varied over the run (|f(start) - f_min|): the
+    stationarity tolerance scales with min(|f|, f_scale), so a constant offset in f
+    (1e6 + x**2) does not loosen it. `hard_bounds` False (a benchmark's default domain)
+    judges feasibility on the constraints only.
+
+    Returns JSON-ready facts: `claim` (see _claims.py: optimum, local, not_converged,
+    unbounded, infeasible; auto may raise local to global with its restarts' evidence),
+    `converged`, `reason`, `kkt_residual`, `max_violation`, `gap_to_optimum` (None without a
+    known optimum).
     """
-    x = np.asarray(x, dtype=float)
+    facts = _verify(problem, np.asarray(x, dtype=float), f_min, fun, start, hard_bounds, f_scale)
+    facts.setdefault("claim", "not_converged")
+    facts["converged"] = facts["claim"] in ("optimum", "global", "local")
+    return facts
+
+
+def _verify(problem, x, f_min, fun, start, hard_bounds, f_scale) -> dict:
     facts: dict = {"converged": False, "kkt_residual": None, "max_violation": None,
                    "gap_to_optimum": None, "reason": ""}
     unbounded = _unbounded(problem, x, f_min, start)
     if unbounded:
-        facts["reason"], facts["unbounded"] = unbounded, True
-        facts["max_violation"] = float(problem.constraint_violation(x))
+        facts["reason"], facts["unbounded"], facts["claim"] = unbounded, True, "unbounded"
+        facts["max_violation"] = _violation(problem, x, hard_bounds)
         return facts
     if not np.all(np.isfinite(x)) or f_min is None or not math.isfinite(f_min):
         facts["reason"] = "no finite point or value was found"
         return facts
-    violation = float(problem.constraint_violation(x))
+    violation = _violation(problem, x, hard_bounds)
     facts["max_violation"] = violation
     with np.errstate(all="ignore"):
-        grad = _gradient(problem, x, fun)
+        grad = _gradient(problem, x, fun, hard_bounds)
     A = lam = None
     sources: list = []
     if np.all(np.isfinite(grad)):
@@ -312,26 +402,54 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
         residual = math.inf
     facts["kkt_residual"] = residual if math.isfinite(residual) else None
     feasible = violation <= FEASIBILITY_TOL * (1 + abs(f_min))
-    stationary = residual <= STATIONARITY_TOL * max(1.0, abs(f_min))
+    scale = abs(f_min) if f_scale is None or not math.isfinite(f_scale) else min(abs(f_min), abs(f_scale))
+    stationary = residual <= STATIONARITY_TOL * max(1.0, scale)
+    no_descent = None
+    if not stationary and math.isfinite(residual) and not problem.constraints and x.size <= 200:
+        # an ill-conditioned minimum (curvatures 1 and 1e6): a point 1e-7 off it has a slope of
+        # 0.5, and yet no step along that slope lowers f by more than round-off would
+        slope = grad if A is None else grad - A @ lam
+        no_descent = _descent_along(problem, x, f_min, slope, fun, 1e-9 * max(1.0, scale))
+        stationary = no_descent is not None
     f_user = problem.to_user(f_min)
     f_star = getattr(problem, "f_star", None)
     kind = "KKT residual" if problem.constraints or problem.has_bounds else "gradient norm"
     if not feasible:
-        facts["reason"] = f"infeasible: constraint violation {violation:.3g} exceeds the tolerance"
+        if problem.constraints:
+            facts["claim"] = "infeasible"
+            facts["reason"] = (f"infeasible: the best point violates the constraints by {violation:.3g} "
+                               f"(tolerance {FEASIBILITY_TOL:g})")
+        else:
+            facts["reason"] = f"not converged: the best point lies {violation:.3g} outside the bounds"
         return facts
     if f_star is not None and math.isfinite(f_star):
         gap = abs(f_user - f_star)
         better = f_user < f_star  # a known optimum only ever applies to a minimization
         facts["gap_to_optimum"] = gap
         if gap <= GAP_TOL * max(1.0, abs(f_star)) or better:
-            facts["converged"] = True
+            facts["claim"] = "optimum"
             facts["reason"] = f"reached the known optimum f*={f_star:.6g} (gap {gap:.2g})"
-        elif stationary and _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun):
+            return facts
+    def on_plateau() -> bool:
+        flat = _plateau(problem, x, f_min, grad, fun)
+        if flat:
+            where = "lower values lie nearby" if flat == "lower" else "every probe nearby gave the same value"
+            facts["reason"] = (f"not converged: the objective is flat around the best point (a plateau: its "
+                               f"slope is exactly zero) and {where}; a plateau is not a minimum. Use a "
+                               f"method that does not rely on slopes (CMA-ES, differential_evolution) or auto")
+            facts["plateau"] = True
+        return bool(flat)
+
+    if f_star is not None and math.isfinite(f_star):
+        if stationary and _not_a_minimum(problem, x, f_min, A, lam, sources, start, fun):
             facts["reason"] = (f"stopped at a stationary point that is not a minimum (a saddle, or a start "
                                f"the optimizer never left): f={f_user:.6g}, the known optimum is "
                                f"f*={f_star:.6g}; give another x0 or a seed, or use auto (which restarts)")
+        elif stationary and on_plateau():
+            pass
         elif stationary:
-            facts["reason"] = (f"stopped at a local minimum: f={f_user:.6g}, the known optimum is "
+            facts["claim"] = "local"
+            facts["reason"] = (f"a local minimum, not the known optimum: f={f_user:.6g}, the known optimum is "
                                f"f*={f_star:.6g} (gap {gap:.3g})")
         else:
             facts["reason"] = (f"not converged: gap to the known optimum f*={f_star:.6g} is {gap:.3g} "
@@ -342,26 +460,32 @@ def verify(problem, x, f_min: float, fun=None, start=None) -> dict:
         facts["reason"] = (f"no finite minimum: the {kind} {residual:.3g} is small only next to |f| = "
                            f"{abs(f_min):.3g}, and the objective keeps {trend} far along its slope: it "
                            f"looks unbounded {way}; add bounds or constraints")
-        facts["unbounded"] = True
+        facts["unbounded"], facts["claim"] = True, "unbounded"
         return facts
     try:
         saddle = stationary and _saddle_direction(problem, x, A, lam, sources)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError):
         saddle = False  # a curvature check that cannot be computed proves nothing
     if saddle:
-        facts["reason"] = ("a saddle point, not a minimum: the objective curves downward along a direction "
-                           "the constraints allow; try another x0, a seed, or auto (which restarts)")
+        facts["reason"] = ("not converged: a saddle point, not a minimum: the objective curves downward "
+                           "along a direction the constraints allow; try another x0, a seed, or auto "
+                           "(which restarts)")
     elif stationary and _stalled_at_flat_start(problem, x, start, f_min, A, lam, sources, fun):
-        facts["reason"] = ("the optimizer never left its start point, a stationary point that is not a "
-                           "minimum: the check found lower values nearby (the best is kept); give "
-                           "another x0 or a seed, or use auto (which restarts)")
+        facts["reason"] = ("not converged: the optimizer never left its start point, a stationary point "
+                           "that is not a minimum: the check found lower values nearby (the best is "
+                           "kept); give another x0 or a seed, or use auto (which restarts)")
     elif stationary and residual > 0 and _still_falls(problem, x, f_min, grad if A is None else grad - A @ lam, fun):
         facts["reason"] = (f"not converged: the {kind} {residual:.2g} is under the tolerance only because the "
                            f"objective's values are small (|f| = {abs(f_min):.3g}); it still falls along its "
                            f"slope. Rescale the objective, or tighten the method's tolerances (gtol, ftol)")
+    elif stationary and on_plateau():
+        pass
     elif stationary:
-        facts["converged"] = True
-        facts["reason"] = f"{kind} {residual:.2g} <= tolerance and the point is feasible"
+        facts["claim"] = "local"
+        test = (f"{kind} {residual:.2g} <= tolerance" if no_descent is None else
+                f"no step along the slope lowers f by more than {no_descent:.2g} ({kind} {residual:.2g})")
+        facts["reason"] = (f"verified locally: {test} and the point is feasible; "
+                           f"nothing here shows whether a deeper minimum exists elsewhere")
     else:
         facts["reason"] = f"not converged: {kind} {residual:.3g} is above the tolerance"
     return facts

@@ -17,7 +17,17 @@ from aopt.problems._syntax import parse_text, split_constraint
 from aopt.problems._kinds import ObjectiveParts, get_kind_builder, register_kind
 from aopt.problems._problem import Constraint, Problem
 
-__all__ = ["make_problem", "build_expression", "SENSES", "MAX_CONSTRAINTS"]
+__all__ = ["make_problem", "build_expression", "SENSES", "MAX_CONSTRAINTS", "PROPERTIES"]
+
+# What a user may say of an objective that paola cannot see in it (a code objective above all);
+# `auto` plans with them (see aopt/optimize/_auto.py).
+PROPERTIES = {
+    "multimodal": "many local minima: search the whole box globally",
+    "smooth": "continuously differentiable: gradient methods (finite differences) work",
+    "noisy": "values carry noise: no finite-difference gradients, population methods",
+    "expensive": "each evaluation is slow: spend evaluations sparingly",
+    "convex": "one minimum: a local method's answer is the global one",
+}
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 10_000
@@ -170,7 +180,8 @@ def _with_constraint_variables(objective: str, parts: ObjectiveParts, texts: lis
 def make_problem(name: str, objective: str, dimension: Optional[int] = None, bounds=None,
                  constraints=None, sense: str = "minimize", description: str = "",
                  *, kind: Optional[str] = None, gradient: Optional[str] = None,
-                 code_record: Optional[dict] = None, limits: Optional[dict] = None) -> Problem:
+                 code_record: Optional[dict] = None, limits: Optional[dict] = None,
+                 properties=None) -> Problem:
     """Build a Problem from a benchmark name or a mathematical expression.
 
     `objective` is a benchmark name (case, space, '_' and '-' insensitive, with
@@ -185,8 +196,12 @@ def make_problem(name: str, objective: str, dimension: Optional[int] = None, bou
     function runs in a sandbox worker; `gradient` may name its gradient the same
     way, constraints may be "FILE.py:FUNC >= 0", and `limits` sets the worker's
     `eval_timeout`, `run_timeout` and `memory_mb`.
+
+    `properties` lists what the user knows of the objective: any of PROPERTIES'
+    names ("multimodal", "smooth", "noisy", "expensive", "convex").
     """
     name = _check_name(name)
+    traits = _check_properties(properties)
     sense = _check_sense(sense)
     description = _check_description(description)
     dimension = _check_dimension(dimension)
@@ -217,4 +232,25 @@ def make_problem(name: str, objective: str, dimension: Optional[int] = None, bou
         cons = _compile_constraints(texts, parts.variables)
     problem_bounds = normalize_bounds(bounds, parts.variables, parts.default_bounds)
     return Problem(name=name, kind=kind, objective=objective, parts=parts, bounds=problem_bounds,
-                   constraints=cons, constraint_texts=texts, sense=sense, description=description)
+                   constraints=cons, constraint_texts=texts, sense=sense, description=description,
+                   properties=traits)
+
+
+def _check_properties(properties) -> tuple[str, ...]:
+    if properties is None:
+        return ()
+    if isinstance(properties, str):
+        properties = [p for p in re.split(r"[,\s]+", properties) if p]
+    if not isinstance(properties, (list, tuple, set, frozenset)):
+        raise InvalidInput(f"properties must be a list of names from {', '.join(PROPERTIES)}; "
+                           f"got {type(properties).__name__}")
+    out = []
+    for item in properties:
+        key = item.strip().lower() if isinstance(item, str) else None
+        if key not in PROPERTIES:
+            raise InvalidInput(f"unknown property {item!r:.60}; accepted: {', '.join(PROPERTIES)}")
+        if key not in out:
+            out.append(key)
+    if "convex" in out and "multimodal" in out:
+        raise InvalidInput("properties 'convex' and 'multimodal' contradict each other; give one of them")
+    return tuple(sorted(out))

@@ -36,19 +36,37 @@ class Constraint:
 _FD_STEP = 6.0554544523933395e-06  # eps ** (1/3): the usual step of a central difference
 
 
-def finite_difference_gradient(fun: Callable) -> Callable:
-    """A gradient from central differences of a scalar function (2n calls of `fun` a point)."""
+def finite_difference_gradient(fun: Callable, lower=None, upper=None) -> Callable:
+    """A gradient from finite differences of a scalar function (2n calls of `fun` a point).
+
+    Central differences; with `lower`/`upper` (arrays, may hold infinities) every probe stays
+    inside the bounds: next to a bound the difference is one-sided (forward at a lower bound,
+    backward at an upper one), and a side narrower than the step shrinks the step to fit.
+    """
 
     def grad(x):
         x = np.array(x, dtype=float)
         h = _FD_STEP * np.maximum(1.0, np.abs(x))
+        up = np.full(x.size, np.inf) if upper is None else np.asarray(upper, dtype=float) - x
+        down = np.full(x.size, np.inf) if lower is None else x - np.asarray(lower, dtype=float)
         out = np.empty(x.size)
         for i in range(x.size):
+            a = min(h[i], max(up[i], 0.0))  # step forward
+            b = min(h[i], max(down[i], 0.0))  # step backward
+            if a < h[i] and b < h[i]:  # a box narrower than two steps: the widest difference it allows
+                pass
+            elif a < h[i]:
+                a = 0.0  # at an upper bound: backward difference
+            elif b < h[i]:
+                b = 0.0  # at a lower bound: forward difference
+            if a + b == 0.0:
+                out[i] = 0.0  # a fixed variable (lower == upper): nothing to differentiate
+                continue
             xp = x.copy()
             xm = x.copy()
-            xp[i] += h[i]
-            xm[i] -= h[i]
-            out[i] = (fun(xp) - fun(xm)) / (2.0 * h[i])
+            xp[i] += a
+            xm[i] -= b
+            out[i] = (fun(xp) - fun(xm)) / (a + b)
         return out
 
     return grad
@@ -102,7 +120,8 @@ class Problem:
 
     def __init__(self, *, name: str, kind: str, objective: str, parts: ObjectiveParts,
                  bounds: list[tuple[float, float]], constraints: list[Constraint],
-                 constraint_texts: list[str], sense: str = "minimize", description: str = ""):
+                 constraint_texts: list[str], sense: str = "minimize", description: str = "",
+                 properties: tuple[str, ...] = ()):
         self.name = name
         self.kind = kind
         self.objective = objective
@@ -118,7 +137,8 @@ class Problem:
         self.f_star = None if parts.f_star is None else float(parts.f_star)
         self.x_star = _plain(parts.x_star)
         self.x_stars = _plain(parts.x_stars) if parts.x_stars else ([self.x_star] if self.x_star else None)
-        self.multimodal = bool(parts.multimodal)
+        self.properties = tuple(properties)  # what the user said of the objective (make_problem)
+        self.multimodal = bool(parts.multimodal) or "multimodal" in self.properties
         self.benchmark = parts.canonical_objective if kind == "benchmark" else None
         self.extra = dict(parts.extra)
         self.user_fun = parts.fun  # the objective in the user's sense
@@ -222,6 +242,8 @@ class Problem:
             "x_star": self.x_star,
             "multimodal": self.multimodal,
         }
+        if self.properties:
+            record["properties"] = list(self.properties)
         if "code" in self.extra:  # paths, function names, hashes and copies of the user's files
             record["code"] = self.extra["code"]
         return record
@@ -259,7 +281,7 @@ class Problem:
                             constraints=record.get("constraints") or None,
                             sense=record.get("sense") or "minimize",
                             description=record.get("description") or "", kind=record.get("kind"),
-                            code_record=record.get("code"))
+                            code_record=record.get("code"), properties=record.get("properties"))
 
     def summary(self) -> dict:
         """A compact JSON-ready description for a language model or a table."""
@@ -291,6 +313,8 @@ class Problem:
         else:
             out["known_optimum"] = None
         out["multimodal"] = self.multimodal
+        if self.properties:
+            out["properties"] = list(self.properties)
         if self.description:
             out["description"] = self.description
         return out

@@ -97,7 +97,8 @@ class RunManager:
 
     def _execute(self, run_id, x0, options, seed, max_evaluations, progress) -> dict:
         from aopt.optimize import (EvaluationBudgetReached, budget_options, get_algorithm, run_auto,
-                                   solve_with, starting_point, unbounded_reason, validate_options, verify)
+                                   solve_with, starting_point, unbounded_reason, validate_options, verify,
+                                   with_evidence, default_budget)
         from aopt.runs._recorder import RunRecorder
 
         import scipy.optimize  # noqa: F401 - loaded before the clock starts, not inside the first evaluation
@@ -117,6 +118,9 @@ class RunManager:
         # a budget the user names is the run's limit: the method's own caps are raised to it
         opts = budget_options(info, validate_options(info, options),
                               max_evaluations and budget, problem.dimension)
+        if info.name == "CMA-ES" and not max_evaluations and "maxfevals" not in opts:
+            # its restarts would otherwise go on to the safety cap: auto's default budget instead
+            opts["maxfevals"] = default_budget(problem.dimension)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
             raise InvalidInput(f"seed must be a whole number from 0 to 4294967295; got {seed!r}")
         parent = self.get(run["parent_id"]) if run.get("parent_id") else None
@@ -125,24 +129,31 @@ class RunManager:
         if seed is None and (info.stochastic or info.name == "auto"):
             seed = int.from_bytes(os.urandom(4), "little")
         hard = self.problems.hard_bounds(problem)
-        # a hard bound the method may step over is judged like a constraint: the best point
-        # must be the best one inside the bounds
-        record_cv = bool(problem.constraints) or (hard and problem.has_bounds and not info.stays_in_bounds)
+        # constraints are judged per evaluation (the best point is the best feasible one); hard
+        # bounds are never left: a point a method proposes outside them is evaluated at its
+        # projection on the box (auto may run such methods; the check's probes go through it too)
+        record_cv = bool(problem.constraints)
+        clip = hard and problem.has_bounds
+        clip_run = clip and (not info.stays_in_bounds or info.name == "auto")
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
                               pid=os.getpid(), started_at=_now(), max_evaluations=max_evaluations)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
-                               with_cv=record_cv, progress=progress)
-        fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
+                               with_cv=record_cv, progress=progress, max_evaluations=max_evaluations)
+        phases = _Phases(recorder, problem.to_user)
+        fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached,
+                                   clip=clip_run, phases=phases)
         t0 = time.perf_counter()
-        status, message, outcomes, account = "completed", "", [], ""
+        status, message, outcomes, account, evidence = "completed", "", [], "", None
         phase = "before the optimizer finished"
         try:
             try:
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
                     if info.name == "auto":
-                        outcomes, account = run_auto(problem, fun, start, seed, lambda: _best(recorder),
-                                                     hard_bounds=hard, budget=max_evaluations and budget)
+                        outcomes, account, evidence = run_auto(
+                            problem, fun, start, seed, lambda: _best(recorder), hard_bounds=hard,
+                            budget=max_evaluations and budget, explicit_budget=bool(max_evaluations),
+                            count=lambda: recorder.n, first_f=lambda: recorder.first_f)
                     else:
                         outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
             except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
@@ -153,38 +164,57 @@ class RunManager:
                 best = _best(recorder)
                 why = unbounded_reason(problem, best[0], best[1], start) if best is not None else ""
                 facts = _unverified(f"{why} ({message})" if why else message, origin)
+                if why:
+                    facts.update(claim="unbounded", unbounded=True)
             else:
                 # The check may call the objective (finite differences when there is no gradient,
                 # probes around a start the optimizer never left): those calls are recorded too and
                 # share the run's budget, so n_evaluations stays the true number of calls.
                 phase = "during the convergence check"
-                check = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached)
+                check = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached,
+                                             clip=clip)
                 with np.errstate(all="ignore"):
                     best = _best(recorder)
                     try:
-                        facts = (verify(problem, best[0], best[1], fun=check, start=start) if best is not None
+                        first = recorder.first_f
+                        spread = abs(first - best[1]) if best is not None and first is not None \
+                            and math.isfinite(first) else None
+                        facts = (verify(problem, best[0], best[1], fun=check, start=start, hard_bounds=hard,
+                                        f_scale=spread) if best is not None
                                  else _unverified(_nothing_found(recorder), origin))
+                        if evidence:
+                            facts = with_evidence(facts, evidence)
                     except EvaluationBudgetReached:
                         facts = _unverified(f"not verified: the budget of {_evaluations(budget)} ran out "
                                             f"before the convergence check could evaluate what it needs", origin)
                     except Exception as exc:  # user code failing during the check
                         facts = _unverified(f"could not verify: {_failure_message(info.name, exc)}", origin)
         except KeyboardInterrupt:
+            facts = _unverified(f"interrupted {phase}", origin)
+            done = phases.done()
+            if done:
+                facts["phases"] = done
             recorder.close()
             self._keep_output(run_id, problem)
             self._finish(run_id, problem, recorder, "interrupted",
                          f"interrupted by the user (Ctrl+C) {phase}; the best point so far is kept", t0,
-                         facts=_unverified(f"interrupted {phase}", origin), n_iterations=None)
+                         facts=facts, n_iterations=None)
             raise
         self._keep_output(run_id, problem)
         facts["start"] = origin
+        done = phases.done()
+        if done and (info.name == "auto" or len(done) > 1):
+            facts["phases"] = done
         recorder.close()
         if status == "completed":
             last = outcomes[-1] if outcomes else None
             parts = [account] if account else []
             if last is not None:
-                parts.append(f"SciPy: {last.message}" + ("" if last.scipy_success is None else
-                                                         f" (success={last.scipy_success})"))
+                library = get_algorithm(last.method).library
+                said = f"{library}: {last.message}" + ("" if last.scipy_success is None else
+                                                      f" (success={last.scipy_success})")
+                # auto's account says what each phase did; the last method's words close it
+                parts.append(f"last step {last.method}, {said}" if info.name == "auto" else said)
             if last is not None and (last.stopped_by_budget or (max_evaluations and n_optimizer >= budget)):
                 parts.append(f"stopped after the budget of {_evaluations(budget)}")
             message = "; ".join(parts)
@@ -280,8 +310,8 @@ def _failure_message(algorithm: str, exc: Exception) -> str:
 
 
 def _unverified(reason: str, origin: str) -> dict:
-    return {"converged": False, "reason": reason, "kkt_residual": None, "max_violation": None,
-            "gap_to_optimum": None, "start": origin}
+    return {"converged": False, "claim": "not_converged", "reason": reason, "kkt_residual": None,
+            "max_violation": None, "gap_to_optimum": None, "start": origin}
 
 
 def _evaluations(n: int) -> str:
@@ -301,22 +331,60 @@ def _best(recorder):
     return recorder.best_x, float(recorder.best_f)
 
 
-def _recording_objective(problem, recorder, budget, record_cv, budget_error):
+class _Phases:
+    """The phases of a run (auto's portfolio, CMA-ES restarts): what ran, its evaluations, its best.
+
+    A backend calls `fun.set_phase(text, method)` when a phase begins; the live line shows the
+    text, and the run's `convergence["phases"]` lists each phase with the evaluations it used
+    and the best value at its end (user's sense).
+    """
+
+    def __init__(self, recorder, to_user):
+        self.recorder = recorder
+        self.to_user = to_user
+        self.items: list[dict] = []
+
+    def begin(self, text: str, method: str | None = None) -> None:
+        if method is None and self.items:
+            method = self.items[-1]["method"]  # a backend naming its own restarts
+        self._close()
+        self.recorder.phase = str(text)
+        self.items.append({"phase": str(text), "method": method, "start": self.recorder.n})
+
+    def _close(self) -> None:
+        if self.items and "evaluations" not in self.items[-1]:
+            last = self.items[-1]
+            last["evaluations"] = self.recorder.n - last.pop("start")
+            best = self.recorder.best_f
+            last["best_f"] = float(self.to_user(best)) if math.isfinite(best) else None
+
+    def done(self) -> list[dict]:
+        self._close()
+        return [p for p in self.items if p["evaluations"] or len(self.items) == 1]
+
+
+def _recording_objective(problem, recorder, budget, record_cv, budget_error, clip: bool = False,
+                         phases: _Phases | None = None):
     """The function SciPy calls: evaluate, record, enforce the budget. Kept lean: it is the hot path.
 
-    A NaN value is recorded as NaN and reported to the optimizer as +inf.
+    A NaN value is recorded as NaN and reported to the optimizer as +inf. With `clip` (hard
+    bounds), a point a method proposes outside the bounds is evaluated and recorded at its
+    projection on the box, so no evaluation ever leaves the bounds.
     """
     f = problem.fun
     record = recorder.record
     violation = problem.constraint_violation
     inf = math.inf
+    lower, upper = problem.lower, problem.upper
 
-    if record_cv:
+    if record_cv or clip:
         def objective(x):
             if recorder.n >= budget:
                 raise budget_error()
+            if clip:
+                x = np.minimum(np.maximum(np.asarray(x, dtype=float), lower), upper)
             value = float(f(x))
-            record(x, value, float(violation(x)))
+            record(x, value, float(violation(x)) if record_cv else 0.0)
             return inf if value != value else value
     else:
         objective = recorder.objective(f, budget, budget_error)
@@ -324,6 +392,8 @@ def _recording_objective(problem, recorder, budget, record_cv, budget_error):
     def batch(XT):
         """Vectorized form (SciPy passes points as the columns of XT); records every point."""
         X = np.atleast_2d(np.asarray(XT, dtype=float).T)
+        if clip:
+            X = np.minimum(np.maximum(X, lower), upper)
         room = budget - recorder.n
         if room <= 0:
             raise budget_error()
@@ -335,4 +405,5 @@ def _recording_objective(problem, recorder, budget, record_cv, budget_error):
         return np.where(np.isnan(values), inf, values)
 
     objective.batch = batch
+    objective.set_phase = phases.begin if phases is not None else (lambda text, method=None: None)
     return objective

@@ -33,7 +33,8 @@ class ProblemCatalog:
         self._cache: dict[int, tuple[dict, object]] = {}
 
     def create(self, name, objective, dimension=None, bounds=None, constraints=None,
-               sense="minimize", description="", *, gradient=None, limits=None) -> tuple[dict, object]:
+               sense="minimize", description="", *, gradient=None, limits=None,
+               properties=None) -> tuple[dict, object]:
         from aopt.problems import make_problem
 
         registered = self.registered(objective)
@@ -49,7 +50,7 @@ class ProblemCatalog:
                            f"or give the objective as FILE.py:FUNCTION")
         problem = make_problem(name=name, objective=objective, dimension=dimension, bounds=bounds,
                                constraints=constraints, sense=sense, description=description,
-                               gradient=gradient, limits=limits)
+                               gradient=gradient, limits=limits, properties=properties)
         record = problem.to_record()
         record["bounds_given"] = bounds is not None
         problem_id = self.store.add_problem(record)

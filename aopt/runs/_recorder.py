@@ -65,7 +65,7 @@ class RunRecorder:
 
     def __init__(self, store, run_id: int, dimension: int, *, to_user: Callable[[float], float] = float,
                  with_cv: bool = False, chunk_size: int = 65536, flush_interval: float = 0.1,
-                 progress: Callable[[dict], None] | None = None):
+                 progress: Callable[[dict], None] | None = None, max_evaluations: int | None = None):
         self.store = store
         self.run_id = run_id
         self.dimension = dimension
@@ -75,6 +75,9 @@ class RunRecorder:
         self._chunk = chunk_size
         self._interval = flush_interval
         self._progress = progress
+        self.max_evaluations = max_evaluations  # shown by the live line ("4,200 of 10,000")
+        self.phase = ""  # what runs now ("CMA-ES restart 3"), set by the run's phases
+        self._first_f: float | None = None  # the first evaluation's value, kept when its batch rotates
         self._lock = threading.Lock()  # guards batch rotation and flushing
         self._full: list[_Batch] = []
         self._batch = _Batch(0, with_cv)
@@ -241,9 +244,18 @@ class RunRecorder:
     def _rotate(self) -> None:
         with self._lock:
             full = self._batch
+            if full.start == 0 and full.fs:
+                self._first_f = full.fs[0]
             # one assignment: a Ctrl+C (raised between bytecodes of this thread) cannot leave the
             # batch both full and current
             self._full, self._batch = self._full + [full], _Batch(full.start + len(full.fs), self._with_cv)
+
+    @property
+    def first_f(self) -> float | None:
+        """The first evaluation's value (minimization form), or None before any."""
+        if self._first_f is None and self._batch.start == 0 and self._batch.fs:
+            return float(self._batch.fs[0])
+        return None if self._first_f is None else float(self._first_f)
 
     @property
     def best_x(self) -> np.ndarray | None:
@@ -339,7 +351,8 @@ class RunRecorder:
             best_f = summary["best_f"]
         if self._progress is not None:
             self._progress({"run_id": self.run_id, "n_evaluations": self.n, "best_f": best_f,
-                            "elapsed_s": time.perf_counter() - self._t0})
+                            "elapsed_s": time.perf_counter() - self._t0, "phase": self.phase,
+                            "max_evaluations": self.max_evaluations})
 
     def close(self) -> None:
         """Stop the background thread and write everything recorded."""
