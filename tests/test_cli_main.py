@@ -61,7 +61,7 @@ def test_show_json_has_the_documented_record(store, capsys):
 def test_show_renders_the_run(store, capsys):
     assert main(["show", "3", "--store", store]) == 0
     out = capsys.readouterr().out
-    assert "x + y >= 1" in out and "SLSQP" in out and "converged" in out
+    assert "x + y >= 1" in out and "SLSQP" in out and "result" in out
 
 
 def test_export_csv_and_json(store, capsys, tmp_path):

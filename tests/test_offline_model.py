@@ -77,7 +77,8 @@ def test_a_benchmark_request_threads_problem_and_run_ids():
     text = final.content
     assert "Run 12" in text and "SLSQP" in text
     assert "3e-07" in text  # six significant digits, a small value is not shown as 0
-    assert "converged: **yes**" in text and "42 evaluations" in text
+    assert "result: **local minimum** (gradient norm 1e-9 <= tolerance)" in text and "42 evaluations" in text
+    assert "**yes**" not in text
 
 
 def test_tool_call_ids_are_unique_and_deterministic():
@@ -350,7 +351,10 @@ def test_end_to_end_with_the_real_tools(tmp_path, monkeypatch):
     assert final["status"] == "completed" and final["algorithm"] == "BFGS"
     assert abs(final["best_f"]) < 1e-6 and final["converged"] is True
     answer = out["messages"][-1].content
-    assert f"Run {final['run_id']}" in answer and "converged: **yes**" in answer
+    from aopt.optimize import CLAIMS
+
+    assert final["claim"] in ("optimum", "local")
+    assert f"Run {final['run_id']}" in answer and f"result: **{CLAIMS[final['claim']][0]}**" in answer
     out = agent.invoke({"messages": out["messages"] + [{"role": "user", "content": "list my runs"}]})
     assert "rosenbrock_2d" in out["messages"][-1].content
 

@@ -61,7 +61,7 @@ def test_a_session_in_a_terminal(store):
         assert "BFGS" in shown and "rb" in shown
 
         shown = run("/show 1", "evaluation →")
-        assert "Run 1" in shown and "rosenbrock" in shown and "converged" in shown and "┤" in shown
+        assert "Run 1" in shown and "rosenbrock" in shown and "result" in shown and "┤" in shown
 
         shown = run("/shwo 1", "did you mean")
         assert "/show" in shown

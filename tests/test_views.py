@@ -32,7 +32,7 @@ def test_tiny_values_keep_their_digits():
 def test_runs_table_shows_tiny_best_values_and_every_column():
     store = sample_store()
     text = render(runs_table(store.list_runs(), total=5))
-    for heading in ("id", "problem", "algorithm", "status", "best f", "evals", "time", "conv."):
+    for heading in ("id", "problem", "algorithm", "status", "best f", "evals", "time", "result"):
         assert heading in text
     assert "3e-07" in text and "1.5e-12" in text and "2e-13" in text
     assert "0.000000" not in text
@@ -61,7 +61,7 @@ def test_run_detail_shows_problem_algorithm_result_lineage_and_plot():
     assert "Run 2" in text and "BFGS" in text and "completed" in text
     assert "rosenbrock" in text and "[-5, 5]" in text  # objective and bounds
     assert "1.5e-12" in text
-    assert "converged    yes — gradient norm 1e-09" in text
+    assert "result       local minimum: gradient norm 1e-09" in text
     assert "continued by run 4 (L-BFGS-B)" in text
     assert "centre of the bounds" in text
     assert "log scale" in text and "┤" in text  # the convergence plot

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aopt.agent._compact import claim_facts
 from aopt.agent._help import EXAMPLES, GRAMMAR_HELP, SWITCH_MODEL
 from aopt.agent._lexicon import BENCHMARKS, FIXED_2D, GLOBAL_ALGORITHMS, MULTIMODAL, fmt_num
+from aopt.optimize import CLAIMS, claim_label, claim_of
 
 __all__ = ["Answer", "best_of", "fmt_vector"]
 
@@ -29,13 +31,36 @@ def _yes(value) -> str:
     return "n/a" if value is None else ("yes" if value else "no")
 
 
+def _result(r: dict, fallback: str = "") -> str:
+    """'result: **local minimum** (KKT residual 3e-09 <= tolerance ...)': what the run proves, and why."""
+    facts = claim_facts(r)
+    claim = claim_of(facts)
+    if claim is None:
+        return "result: **not checked**" + (f" ({fallback})" if fallback else "")
+    reason = str(facts.get("reason") or fallback).strip()
+    head = CLAIMS[claim][0]
+    if reason.lower().startswith(head + ":"):  # "not converged: ..." is not said twice
+        reason = reason[len(head) + 1:].strip()
+    return f"result: **{claim_label(facts)}**" + (f" ({reason})" if reason else "")
+
+
+def _label(r: dict) -> str:
+    """The claim label for a table cell ("local minimum", "not converged", ...; n/a when never checked)."""
+    label = claim_label(claim_facts(r))
+    return "n/a" if label == "—" else label
+
+
 def best_of(rows: list[dict], sense: str = "minimize"):
-    """The run id with the best value among result rows (None when none has a value)."""
+    """The run id with the best value among result rows (None when none has a value).
+
+    Like compare_runs: the best value wins whatever the runs claim (a local minimum is not preferred to a
+    better value), but a run that found no feasible point comes after those that did.
+    """
     scored = [r for r in rows if isinstance(r.get("best_f"), (int, float)) and r.get("run_id") is not None]
     if not scored:
         return None
     sign = -1.0 if sense == "maximize" else 1.0
-    return min(scored, key=lambda r: (not r.get("converged"), sign * r["best_f"]))["run_id"]
+    return min(scored, key=lambda r: (claim_of(claim_facts(r)) == "infeasible", sign * r["best_f"]))["run_id"]
 
 
 def _cell(text: Any) -> str:
@@ -60,11 +85,9 @@ class Answer:
     def run(self, r: dict, problem: dict | None) -> None:
         rid = r.get("run_id")
         conv = r.get("converged")
-        reason = r.get("convergence_reason") or r.get("message") or ""
         line = (f"**Run {rid}** ({r.get('algorithm', '?')} on `{r.get('problem', '?')}`): "
                 f"best f = `{fmt_num(r.get('best_f'))}` at x = `{fmt_vector(r.get('best_x'))}`; "
-                f"converged: **{_yes(conv)}**" + (f" ({reason})" if reason else "") +
-                f"; {r.get('n_evaluations', 0)} evaluations")
+                f"{_result(r, r.get('message') or '')}; {r.get('n_evaluations', 0)} evaluations")
         if r.get("status") and r.get("status") != "completed":
             line += f"; status: {r['status']}"
         if r.get("parent_run_id"):
@@ -72,6 +95,22 @@ class Answer:
         self.add(line + ".")
         if conv is False:
             self.advice.append(self._suggest(r, problem))
+        elif claim_of(claim_facts(r)) == "local":
+            advice = self._deeper(r, problem)
+            if advice:
+                self.advice.append(advice)
+
+    def _deeper(self, r: dict, problem: dict | None) -> str:
+        """For a local minimum of a problem with many local minima: a deeper one may exist, and how to look."""
+        problem = problem or {}
+        bench = problem.get("benchmark") or problem.get("objective") or r.get("problem") or ""
+        multimodal = problem.get("multimodal") or any(str(bench).startswith(b) for b in MULTIMODAL)
+        if not multimodal or r.get("algorithm") in GLOBAL_ALGORITHMS or str(r.get("algorithm")).startswith("auto"):
+            return ""
+        name = str(problem.get("name") or bench)
+        return (f"Run {r.get('run_id')} found a local minimum of a problem with many local minima, so a deeper "
+                f"one may exist: try `optimize {name} with differential evolution`, or `auto`, whose restarts "
+                f"give global evidence when they agree.")
 
     def _suggest(self, r: dict, problem: dict | None) -> str:
         rid, algorithm = r.get("run_id"), r.get("algorithm")
@@ -112,19 +151,20 @@ class Answer:
         best = best_of(rows, sense)
         if best is not None:
             row = next(r for r in rows if r.get("run_id") == best)
-            self.add(f"Best of these: **run {best}** ({row.get('algorithm')}) with f = `{fmt_num(row.get('best_f'))}`.")
+            self.add(f"Best of these: **run {best}** ({row.get('algorithm')}) with f = `{fmt_num(row.get('best_f'))}` "
+                     f"({_label(row)}).")
 
     def compare(self, result: dict) -> None:
         rows = [r for r in result.get("runs") or [] if isinstance(r, dict)]
-        lines = ["| run | algorithm | problem | best f | converged | evaluations |", "|---|---|---|---|---|---|"]
+        lines = ["| run | algorithm | problem | best f | result | evaluations |", "|---|---|---|---|---|---|"]
         for r in rows:
             lines.append(f"| {r.get('run_id')} | {_cell(r.get('algorithm'))} | {_cell(r.get('problem'))} | "
-                         f"{fmt_num(r.get('best_f'))} | {_yes(r.get('converged'))} | {r.get('n_evaluations', '')} |")
+                         f"{fmt_num(r.get('best_f'))} | {_cell(_label(r))} | {r.get('n_evaluations', '')} |")
         best = result.get("best_run_id")
         if best is not None:
             row = next((r for r in rows if r.get("run_id") == best), {})
             lines.append(f"\n**Best: run {best}** ({row.get('algorithm', '?')}) with f = "
-                         f"`{fmt_num(row.get('best_f'))}`.")
+                         f"`{fmt_num(row.get('best_f'))}`" + (f" ({_label(row)})" if row else "") + ".")
         elif result.get("note"):
             lines.append(f"\n{result['note']}.")
         self.add("\n".join(lines))
@@ -133,8 +173,7 @@ class Answer:
         lines = [f"**Run {r.get('run_id')}** — {r.get('algorithm')} on `{r.get('problem')}` ({r.get('status')})",
                  f"- best f: `{fmt_num(r.get('best_f'))}`",
                  f"- best x: `{fmt_vector(r.get('best_x'))}`",
-                 f"- converged: **{_yes(r.get('converged'))}**" +
-                 (f" ({r['convergence_reason']})" if r.get("convergence_reason") else ""),
+                 f"- {_result(r)}",
                  f"- evaluations: {r.get('n_evaluations', 0)}, iterations: "
                  f"{r['n_iterations'] if r.get('n_iterations') is not None else 'not reported'}, "
                  f"time: {fmt_num(r.get('duration_s'))} s"]
@@ -154,9 +193,7 @@ class Answer:
         run = result.get("run") or {}
         conv = result.get("convergence") or {}
         lines = [f"**Run {run.get('run_id')}** ({run.get('algorithm')} on `{run.get('problem')}`): "
-                 f"best f = `{fmt_num(run.get('best_f'))}`, converged: **{_yes(run.get('converged'))}**" +
-                 (f" ({conv.get('reason') or run.get('convergence_reason')})"
-                  if conv.get("reason") or run.get("convergence_reason") else "") + "."]
+                 f"best f = `{fmt_num(run.get('best_f'))}`, {_result({**run, 'convergence': conv})}."]
         p = result.get("progress") or {}
         if p:
             lines.append(f"- progress: f went from `{fmt_num(p.get('first_f'))}` to `{fmt_num(p.get('best_f'))}`; "
@@ -178,10 +215,10 @@ class Answer:
             self.add("There are no runs yet" + (" matching that filter" if args else "") +
                      ". Try `optimize 2D rosenbrock with BFGS`.")
             return
-        lines = ["| run | problem | algorithm | status | best f | converged |", "|---|---|---|---|---|---|"]
+        lines = ["| run | problem | algorithm | status | best f | result |", "|---|---|---|---|---|---|"]
         for r in rows[:20]:
             lines.append(f"| {r.get('run_id')} | {_cell(r.get('problem'))} | {_cell(r.get('algorithm'))} | "
-                         f"{r.get('status')} | {fmt_num(r.get('best_f'))} | {_yes(r.get('converged'))} |")
+                         f"{r.get('status')} | {fmt_num(r.get('best_f'))} | {_cell(_label(r))} |")
         total = result.get("total", len(rows))
         lines.append(f"\n{total} run{'s' if total != 1 else ''} in total; `show run N` shows one in full.")
         self.add("\n".join(lines))

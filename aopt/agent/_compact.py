@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["compact", "compact_json", "parse_content", "summarize", "error_of", "ids_of"]
+__all__ = ["compact", "compact_json", "parse_content", "summarize", "error_of", "ids_of", "claim_facts"]
 
 MAX_LIST = 24
 MAX_TEXT = 600
@@ -80,6 +80,25 @@ def _num(v) -> str:
     return f"{v:.6g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
+def claim_facts(result: dict) -> dict:
+    """The convergence facts of a run summary (a tool result), for aopt.optimize's claim helpers; summaries
+    from before claims (no `claim`) are read by their `converged` and reason."""
+    conv = result.get("convergence") if isinstance(result.get("convergence"), dict) else {}
+    facts = {"converged": result.get("converged"), "reason": result.get("convergence_reason"), **conv}
+    for key in ("claim", "evidence"):
+        if result.get(key):
+            facts[key] = result[key]
+    return facts
+
+
+def _claim(result: dict) -> str:
+    """What a run summary's result proves, as its claim label ("local minimum", "not converged", ...)."""
+    from aopt.optimize import claim_label
+
+    label = claim_label(claim_facts(result))
+    return "result not checked" if label == "—" else label
+
+
 def summarize(name: str, result) -> str:
     """One line a person can read in a log or a live view."""
     err = error_of(result)
@@ -94,9 +113,8 @@ def summarize(name: str, result) -> str:
     if name == "start_optimization_run":
         return f"run {result.get('run_id')} of {result.get('problem')!r} with {result.get('algorithm')}"
     if name in ("run_scipy_optimization", "finalize_optimization_run", "get_run"):
-        conv = {True: "converged", False: "not converged"}.get(result.get("converged"), "convergence unknown")
         return (f"run {result.get('run_id')} {result.get('status')}: best_f={_num(result.get('best_f'))} "
-                f"after {result.get('n_evaluations')} evaluations, {conv}")
+                f"after {result.get('n_evaluations')} evaluations, {_claim(result)}")
     if name == "list_runs":
         return f"{len(result.get('runs') or [])} of {result.get('total')} runs"
     if name == "list_problems":

@@ -40,33 +40,24 @@ FIXED_2D = {"beale", "booth", "himmelblau", "branin", "six-hump camel", "goldste
 MULTIMODAL = {"rastrigin", "ackley", "griewank", "schwefel", "levy", "styblinski-tang", "himmelblau",
               "branin", "six-hump camel", "goldstein-price", "easom"}
 
-ALGORITHMS: dict[str, tuple[str, ...]] = {
-    "Nelder-Mead": ("neldermead", "nelder", "simplex", "nm", "neldermeade", "downhillsimplex", "amoeba"),
-    "Powell": ("powell", "powells"),
-    "CG": ("cg", "conjugategradient", "conjugategradients", "nonlinearcg"),
-    "BFGS": ("bfgs", "quasinewton"),
-    "Newton-CG": ("newtoncg", "newton", "newtonconjugategradient", "ncg"),
-    "L-BFGS-B": ("lbfgsb", "lbfgs", "limitedmemorybfgs", "lbfgsbounded"),
-    "TNC": ("tnc", "truncatednewton"),
-    "COBYLA": ("cobyla",),
-    "COBYQA": ("cobyqa",),
-    "SLSQP": ("slsqp", "sqp", "sequentialquadraticprogramming", "sequentialleastsquares"),
-    "trust-constr": ("trustconstr", "trustregionconstrained", "trustregion", "trustconstraint"),
-    "dogleg": ("dogleg",),
-    "trust-ncg": ("trustncg",),
-    "trust-exact": ("trustexact",),
-    "trust-krylov": ("trustkrylov",),
-    "differential_evolution": ("differentialevolution", "de", "diffevo", "diffevolution", "evolution",
-                               "evolutionary", "differentialevo"),
-    "dual_annealing": ("dualannealing", "simulatedannealing", "annealing", "sa", "da"),
-    "shgo": ("shgo", "simplicialhomology", "simplicialhomologyglobaloptimization"),
-    "direct": ("direct", "dividingrectangles"),
-    "basinhopping": ("basinhopping", "basinhop", "basin"),
-    "auto": ("auto", "automatic", "automatically", "autoselect", "autoselection"),
-}
-GLOBAL_ALGORITHMS = ("differential_evolution", "dual_annealing", "shgo", "direct", "basinhopping")
-CONSTRAINED_ALGORITHMS = ("SLSQP", "trust-constr", "COBYLA", "COBYQA", "differential_evolution", "shgo",
-                          "basinhopping")
+
+
+def _algorithm_vocabulary():
+    """Every algorithm's names, from the registry (aopt.optimize), the one place they are written."""
+    from aopt.optimize import list_algorithms
+
+    table, global_, constrained = {}, [], []
+    for info in list_algorithms():
+        key = re.sub(r"[^a-z0-9]", "", info.name.lower())  # as squash() below
+        table[info.name] = tuple(dict.fromkeys([key, *(re.sub(r"[^a-z0-9]", "", a.lower()) for a in info.aliases)]))
+        if info.family == "global":
+            global_.append(info.name)
+        if info.handles_constraints and info.name != "auto":
+            constrained.append(info.name)
+    return table, tuple(global_), tuple(constrained)
+
+
+ALGORITHMS, GLOBAL_ALGORITHMS, CONSTRAINED_ALGORITHMS = _algorithm_vocabulary()
 # aliases that are ordinary words: they count only after "with/using/via/by" or in capitals
 _WEAK_ALGORITHM_ALIASES = {"direct", "automatic", "automatically", "evolution", "evolutionary",
                            "basin", "newton", "simplex", "sa", "da", "nm", "auto", "annealing"}

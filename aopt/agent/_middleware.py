@@ -27,7 +27,7 @@ RUN_TOOLS = ("start_optimization_run", "run_scipy_optimization")
 INTERRUPTED = "interrupted by the user"
 
 _FINAL_NOTE = ("\n\nThe step limit for this request is reached: do not call any tool. Answer now: what was "
-               "done, the runs and their results (converged or not), and what the user could ask next.")
+               "done, the runs and their results (each result's claim), and what the user could ask next.")
 
 
 def error_content(kind: str, message: str) -> str:

@@ -211,9 +211,12 @@ class AgentSession:
             return f"run {run_id}"
         best = run.get("best_f")
         best = f"{best:.6g}" if isinstance(best, (int, float)) else "none"
-        conv = {True: "converged", False: "not converged"}.get(run.get("converged"), "convergence not checked")
+        from aopt.optimize import claim_label
+
+        result = claim_label(run)
         return (f"run {run_id} ({run.get('problem')}, {run.get('algorithm')}): {run.get('status')}, "
-                f"best f = {best} after {run.get('n_evaluations') or 0} evaluations, {conv}")
+                f"best f = {best} after {run.get('n_evaluations') or 0} evaluations, "
+                f"result: {'not checked' if result == '—' else result}")
 
     def _repair(self, turn: Turn, human, reason: str, answer: str | None) -> None:
         """Continue on a fresh thread whose history answers every tool call (no dangling calls)."""

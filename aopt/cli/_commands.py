@@ -124,7 +124,7 @@ class SlashCommands:
            arg("--limit", type=int, default=20, metavar="N", help="how many to show (default 20)"),
            arg("--sort", choices=tuple(SORT_KEYS), default="id", help="order (default: newest first)"))
     def runs(self, a):
-        """List stored runs, newest first, with their best value, evaluations, time and convergence."""
+        """List stored runs, newest first, with their best value, evaluations, time and result (what it proves)."""
         from aopt.cli._views import runs_table, sort_runs
 
         if a.limit < 1:
@@ -144,7 +144,7 @@ class SlashCommands:
     @slash("show", arg("run", metavar="RUN", complete="run"),
            arg("--no-plot", action="store_true", help="leave out the convergence plot"))
     def show(self, a):
-        """One run in full: problem, algorithm and options, start, result, why it converged, lineage, plot."""
+        """One run in full: problem, algorithm, options, start, result (what it proves), phases, lineage, plot."""
         from aopt.cli._run_views import run_detail
 
         run = self.reader.run(a.run)

@@ -17,7 +17,7 @@ EXTENSIONS = {"csv": ".csv", "json": ".json", "script": ".py"}
 
 RECORD_FIELDS = ("id", "problem", "algorithm", "status", "best_f", "best_x", "n_evaluations",
                  "n_iterations", "x0", "options", "seed", "started_at", "finished_at", "duration_s",
-                 "message", "converged", "parent_id", "notes")
+                 "message", "converged", "claim", "parent_id", "notes")
 _HIDDEN = ("pid", "proc_start", "host")
 
 
@@ -34,8 +34,15 @@ def _clean(v):
 
 
 def run_record_json(run: dict) -> dict:
-    """The run record for `show --json`: the documented fields first, then the rest the store keeps."""
+    """The run record for `show --json`: the documented fields first, then the rest the store keeps.
+
+    `claim` is what the result proves (optimum, global, local, not_converged, unbounded, infeasible; None
+    when it was never checked), read from the convergence facts, also for runs stored before claims.
+    """
+    from aopt.optimize import claim_of
+
     out = {k: _clean(run.get(k)) for k in RECORD_FIELDS}
+    out["claim"] = claim_of(run)
     for k, v in run.items():
         if k not in out and k not in _HIDDEN:
             out[k] = _clean(v)

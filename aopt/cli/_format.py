@@ -6,9 +6,14 @@ import math
 from datetime import datetime, timezone
 
 __all__ = ["fmt_value", "fmt_duration", "fmt_when", "fmt_vector", "fmt_bool", "fmt_count",
-           "fmt_options", "STATUS_STYLES", "status_text", "plural", "plain_markdown", "problem_labels"]
+           "fmt_options", "STATUS_STYLES", "status_text", "plural", "plain_markdown", "problem_labels",
+           "CLAIM_STYLES", "fmt_claim", "claim_text", "claim_evidence"]
 
 STATUS_STYLES = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+# what a run's result proves (see aopt.optimize's claims): proven or strongly evidenced in green,
+# a local minimum plain cyan (a deeper one may exist), nothing proven yellow, no finite answer red
+CLAIM_STYLES = {"optimum": "green", "global": "green", "local": "cyan", "not_converged": "yellow",
+                "unbounded": "red", "infeasible": "red"}
 
 
 def fmt_value(v, digits: int = 6) -> str:
@@ -162,3 +167,35 @@ def status_text(status):
 
     status = status or "—"
     return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def fmt_claim(run, sentence: bool = False) -> str:
+    """What the run's result proves: its claim label ("local minimum"), or with `sentence` the claim and its
+    reason ("local minimum: KKT residual 3e-09 ..."); never a bare yes for a local result."""
+    from aopt.optimize import claim_label, claim_sentence
+
+    return claim_sentence(run) if sentence else claim_label(run)
+
+
+def claim_text(run, sentence: bool = False):
+    """fmt_claim as a rich Text coloured by the claim (green proven, cyan local, yellow not, red none)."""
+    from rich.text import Text
+
+    from aopt.optimize import claim_of
+
+    return Text(fmt_claim(run, sentence), style=CLAIM_STYLES.get(claim_of(run), "dim"))
+
+
+def claim_evidence(run) -> str | None:
+    """The evidence behind a global claim: '4 of 5 restarts agree within 1e-06'; None for any other claim."""
+    from aopt.optimize import claim_of
+
+    if claim_of(run) != "global":
+        return None
+    evidence = (run.get("convergence") or {}).get("evidence") or {}
+    if not evidence.get("restarts"):
+        return None
+    text = f"{evidence.get('agree', '?')} of {plural(evidence['restarts'], 'restart')} agree on the best value"
+    if evidence.get("tol") is not None:
+        text += f" within {fmt_value(evidence['tol'], 3)}"
+    return text

@@ -7,7 +7,7 @@ import time
 
 from rich.text import Text
 
-from aopt.cli._format import fmt_duration, fmt_value, plural
+from aopt.cli._format import fmt_count, fmt_duration, fmt_value, plural
 
 __all__ = ["AgentPresenter", "short_args"]
 
@@ -95,10 +95,17 @@ class AgentPresenter:
             self.tool_end(event)
 
     def progress_text(self, event: dict) -> str:
+        """'▸ run 3 · CMA-ES restart 3 · 4,200 of 10,000 evals · best 0.0012 · 2.1 s'; the phase and the
+        budget only when the event has them."""
         run = f"run {event['run_id']} · " if event.get("run_id") is not None else ""
-        return (f"▸ {run}{plural(event.get('n_evaluations'), 'eval')} · best "
-                f"{fmt_value(event.get('best_f'))} · {fmt_duration(event.get('elapsed_s'))}"
-                "   (Ctrl+C stops it and keeps the run)")
+        phase = f"{event['phase']} · " if event.get("phase") else ""
+        n, budget = event.get("n_evaluations"), event.get("max_evaluations")
+        if isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget > 0:
+            evals = f"{fmt_count(n)} of {plural(budget, 'eval')}"
+        else:
+            evals = plural(n, "eval")
+        return (f"▸ {run}{phase}{evals} · best {fmt_value(event.get('best_f'))} · "
+                f"{fmt_duration(event.get('elapsed_s'))}   (Ctrl+C stops it and keeps the run)")
 
     def tool_end(self, event: dict) -> None:
         name = event.get("name") or "?"

@@ -7,8 +7,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector, plural,
-                              problem_labels)
+from aopt.cli._format import (claim_evidence, fmt_claim, fmt_count, fmt_duration, fmt_options, fmt_value,
+                              fmt_vector, plural, problem_labels)
 from aopt.cli._run_views import rank_runs
 from aopt.cli._views import constraint_texts
 
@@ -79,20 +79,20 @@ def _problem_section(problem: dict, runs: list[dict], label: str | None = None) 
                    f"{plural(r.get('n_evaluations') or 0, 'evaluation')} in {fmt_duration(r.get('duration_s'))}."
                    + (f" {_md_text(r['description'])}" if r.get("description") else ""))
     best_id, note = rank_runs(runs, problem.get("sense") or "minimize")
-    out += ["", "### Results", "", "| run | algorithm | status | best f | evaluations | time | converged |",
+    out += ["", "### Results", "", "| run | algorithm | status | best f | evaluations | time | result |",
             "|---:|---|---|---:|---:|---:|---|"]
     for r in runs:
         mark = " ★" if r["id"] == best_id else ""
         out.append(f"| {r['id']}{mark} | {r.get('algorithm')} | {r.get('status')} | {fmt_value(r.get('best_f'))} "
                    f"| {fmt_count(r.get('n_evaluations') or 0)} | {fmt_duration(r.get('duration_s'))} "
-                   f"| {fmt_bool(r.get('converged'))} |")
+                   f"| {_md(fmt_claim(r))} |")
     out += ["", f"{note}.", ""]
     if best_id is not None:
         best = next(r for r in runs if r["id"] == best_id)
-        reason = (best.get("convergence") or {}).get("reason")
+        evidence = claim_evidence(best)
         out += ["### Best solution", "", f"f = **{fmt_value(best.get('best_f'), 10)}** (run {best_id}, "
-                f"{best.get('algorithm')}); converged: {fmt_bool(best.get('converged'))}"
-                + (f" — {_md_text(reason)}" if reason else ""), ""]
+                f"{best.get('algorithm')}); result: {_md_text(fmt_claim(best, sentence=True))}"
+                + (f" ({_md_text(evidence)})" if evidence else ""), ""]
         names = problem.get("variables") or [f"x{i + 1}" for i in range(len(best.get("best_x") or []))]
         xs = best.get("best_x") or []
         if xs:

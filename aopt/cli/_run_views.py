@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_options, fmt_value, fmt_vector,
-                              fmt_when, plural, problem_labels, status_text)
+from aopt.cli._format import (CLAIM_STYLES, claim_evidence, claim_text, fmt_claim, fmt_count, fmt_duration,
+                              fmt_options, fmt_value, fmt_vector, fmt_when, plural, problem_labels, status_text)
 from aopt.cli._views import constraint_texts, variables_table
+from aopt.optimize import VERIFIED_CLAIMS, claim_of
 
-__all__ = ["run_detail", "comparison", "rank_runs", "lineage_tree", "run_label"]
+__all__ = ["run_detail", "comparison", "rank_runs", "lineage_tree", "run_label", "phases_table"]
 
 _FEASIBLE = 1e-6
 
@@ -28,7 +31,8 @@ def _facts(rows) -> Table:
 
 def run_detail(run: dict, problem: dict | None = None, children: list[dict] | None = None,
                chart=None) -> Group:
-    """Everything about one run: problem, algorithm and options, start, result, why, lineage, plot."""
+    """Everything about one run: problem, algorithm and options, start, result (the claim and why), the
+    phases of an auto run, lineage, plot."""
     problem = problem or {}
     conv = run.get("convergence") or {}
     title = Text.assemble((f"Run {run['id']}", "bold"), "  ", (run.get("problem") or "?", "bold cyan"),
@@ -51,11 +55,13 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     parts.append(_facts(prob_rows))
     if problem.get("variables") or run.get("best_x") or run.get("x0"):
         parts.append(variables_table(problem, best_x=run.get("best_x"), x0=run.get("x0")))
-    best = Text(fmt_value(run.get("best_f"), 10), style="bold green" if run.get("converged") else "bold")
-    conv_text = Text(fmt_bool(run.get("converged")), style="green" if run.get("converged") else "yellow")
-    if conv.get("reason"):
-        conv_text.append(f" — {conv['reason']}", style="")
-    result = [("best f", best), ("converged", conv_text)]
+    claim = claim_of(run)
+    best = Text(fmt_value(run.get("best_f"), 10),
+                style=f"bold {CLAIM_STYLES[claim]}" if claim in VERIFIED_CLAIMS else "bold")
+    result = [("best f", best), ("result", claim_text(run, sentence=True))]
+    evidence = claim_evidence(run)
+    if evidence:
+        result.append(("evidence", evidence))
     checks = [(k, conv.get(k)) for k in ("grad_norm", "kkt_residual", "max_violation", "gap_to_optimum")
               if conv.get(k) is not None]
     if checks:
@@ -83,9 +89,40 @@ def run_detail(run: dict, problem: dict | None = None, children: list[dict] | No
     if lineage:
         result.append(("lineage", "; ".join(lineage)))
     parts.append(_facts(result))
+    phases = phases_table(run)
+    if phases is not None:
+        parts.append(phases)
     if chart is not None:
         parts.append(chart)
     return Group(*parts)
+
+
+def phases_table(run: dict) -> Table | None:
+    """The phases of an auto run (restarts, polish, ...): each with its method, evaluations and the best value
+    at its end; ★ marks the first phase that reached the run's best value. None when the run has no phases."""
+    phases = [p for p in (run.get("convergence") or {}).get("phases") or [] if isinstance(p, dict)]
+    if not phases:
+        return None
+    best_f = run.get("best_f")
+
+    def reached(p) -> bool:
+        f = p.get("best_f")
+        return (isinstance(f, (int, float)) and isinstance(best_f, (int, float))
+                and math.isclose(f, best_f, rel_tol=1e-12, abs_tol=1e-300))
+
+    star = next((i for i, p in enumerate(phases) if reached(p)), None)
+    table = Table(title="phases", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                  header_style="bold", pad_edge=False)
+    table.add_column("phase", overflow="fold")
+    table.add_column("method", overflow="fold")
+    table.add_column("evals", justify="right", no_wrap=True)
+    table.add_column("best f", justify="right", no_wrap=True)
+    for i, p in enumerate(phases):
+        mark = i == star
+        table.add_row(str(p.get("phase") or f"phase {i + 1}"), str(p.get("method") or "—"),
+                      fmt_count(p.get("evaluations")),
+                      Text(fmt_value(p.get("best_f")) + (" ★" if mark else ""), style="bold" if mark else ""))
+    return table
 
 
 def _tail(text: str, lines: int = 12) -> Text:
@@ -127,8 +164,16 @@ def _violation(run: dict) -> float:
     return float((run.get("convergence") or {}).get("max_violation") or 0.0)
 
 
+def _feasible(run: dict) -> bool:
+    return _violation(run) <= _FEASIBLE and claim_of(run) != "infeasible"
+
+
 def rank_runs(runs: list[dict], sense: str = "minimize") -> tuple[int | None, str]:
-    """(best run id, a sentence why); refuses to rank runs of different problems."""
+    """(best run id, a sentence why); refuses to rank runs of different problems.
+
+    The best value among the feasible runs wins, whatever the runs claim (a local minimum with a worse value
+    is not preferred); the sentence says what the best run's result proves.
+    """
     problems = {r.get("problem_id", r.get("problem")) for r in runs}
     if len(problems) > 1:
         return None, (f"these runs solve different problems ({_and(_problem_names(runs))}), so they are "
@@ -136,13 +181,15 @@ def rank_runs(runs: list[dict], sense: str = "minimize") -> tuple[int | None, st
     with_value = [r for r in runs if r.get("best_f") is not None]
     if not with_value:
         return None, "none of these runs has a value yet"
-    feasible = [r for r in with_value if _violation(r) <= _FEASIBLE]
+    feasible = [r for r in with_value if _feasible(r)]
     pool = feasible or with_value
     sign = -1.0 if sense == "maximize" else 1.0
     best = min(pool, key=lambda r: (sign * r["best_f"], r.get("n_evaluations") or 0))
+    said = [fmt_claim(best)] if claim_of(best) is not None else []
+    if not feasible:
+        said.append("no run is feasible")
     return best["id"], (f"run {best['id']} ({best.get('algorithm')}) has the best value "
-                        f"{fmt_value(best['best_f'])}" + ("" if feasible or not pool else
-                                                          " (no run is feasible)"))
+                        f"{fmt_value(best['best_f'])}" + (f" ({'; '.join(said)})" if said else ""))
 
 
 def _problem_names(runs: list[dict]) -> list[str]:
@@ -175,7 +222,7 @@ def comparison(runs: list[dict], sense: str = "minimize") -> Group:
         ("algorithm", lambda r: r.get("algorithm") or "?"),
         ("status", lambda r: status_text(r.get("status"))),
         ("best f", lambda r: fmt_value(r.get("best_f"))),
-        ("converged", lambda r: fmt_bool(r.get("converged"))),
+        ("result", claim_text),
         ("evaluations", lambda r: fmt_count(r.get("n_evaluations") or 0)),
         ("iterations", lambda r: fmt_count(r["n_iterations"]) if r.get("n_iterations") is not None else "?"),
         ("time", lambda r: fmt_duration(r.get("duration_s"))),
@@ -192,13 +239,17 @@ def comparison(runs: list[dict], sense: str = "minimize") -> Group:
 
 
 def run_label(run: dict, best: bool = False, focus: bool = False) -> Text:
-    """'#3 BFGS completed f=1e-08 · 250 evals · 1.2 s ✓' with marks for the best and the focused run."""
+    """'#3 BFGS completed f=1e-08 · 250 evals · 1.2 s ✓ local minimum' with marks for the best and the focused
+    run; a run that proved nothing has no mark, one with no finite answer a red ✗."""
     t = Text.assemble((f"#{run['id']} ", "bold"), (run.get("algorithm") or "?", "bold"), " ",
                       status_text(run.get("status")), f"  f={fmt_value(run.get('best_f'))}",
                       (f" · {plural(run.get('n_evaluations') or 0, 'eval')} · "
                        f"{fmt_duration(run.get('duration_s'))}", "dim"))
-    if run.get("converged"):
-        t.append(" ✓ converged", style="green")
+    claim = claim_of(run)
+    if claim in VERIFIED_CLAIMS:
+        t.append(f" ✓ {fmt_claim(run)}", style=CLAIM_STYLES[claim])
+    elif claim in ("unbounded", "infeasible"):
+        t.append(f" ✗ {fmt_claim(run)}", style=CLAIM_STYLES[claim])
     if best:
         t.append("  ★ best", style="bold green")
     if focus:

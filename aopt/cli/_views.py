@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from aopt.cli._format import (fmt_bool, fmt_count, fmt_duration, fmt_value, fmt_vector, fmt_when,
+from aopt.cli._format import (claim_text, fmt_count, fmt_duration, fmt_value, fmt_vector, fmt_when,
                               problem_labels, status_text)
 
 __all__ = ["runs_table", "problems_table", "problem_panel", "algorithms_table", "SORT_KEYS",
@@ -35,27 +35,26 @@ def sort_runs(runs: list[dict], key: str) -> list[dict]:
     return sorted(have, key=get, reverse=descending) + missing
 
 
-def _converged_cell(run: dict) -> Text:
-    c = run.get("converged")
-    if c is None:
-        return Text("—", style="dim")
-    return Text("yes", style="green") if c else Text("no", style="yellow")
-
-
 class RunsTable:
-    """The run list: id, problem, algorithm, status, best f, evaluations, time, converged, started.
+    """The run list: id, problem, algorithm, status, best f, evaluations, time, result (the claim), started.
 
-    Built at render time so it fits the width: the start time is left out below 96 columns,
-    and numbers are never cut.
+    Built at render time so it fits the width: the start time is left out below 96 columns, or
+    when the other columns would have to fold to make room for it, and numbers are never cut.
     """
 
     def __init__(self, runs: list[dict], total: int | None = None, title: str | None = None):
         self.runs, self.total, self.title = runs, total, title
 
     def __rich_console__(self, console, options):
-        yield self.table(options.max_width)
+        from rich.measure import Measurement
 
-    def table(self, width: int = 100) -> Table:
+        width = options.max_width
+        table = self.table(width)
+        if width >= 96 and Measurement.get(console, options.update_width(4 * width), table).maximum > width:
+            table = self.table(width, started=False)
+        yield table
+
+    def table(self, width: int = 100, started: bool = True) -> Table:
         caption = None
         if self.total is not None and self.total > len(self.runs):
             caption = f"{len(self.runs)} of {self.total} runs shown (use --limit)"
@@ -68,8 +67,8 @@ class RunsTable:
         table.add_column("best f", justify="right", no_wrap=True)
         table.add_column("evals", justify="right", no_wrap=True)
         table.add_column("time", justify="right", no_wrap=True)
-        table.add_column("conv.", justify="center", no_wrap=True)
-        started = width >= 96
+        table.add_column("result", overflow="fold", max_width=21)
+        started = started and width >= 96
         if started:
             table.add_column("started", style="dim", no_wrap=True)
         labels = problem_labels(self.runs)  # 'name #ID' where shown problems share a name
@@ -78,7 +77,7 @@ class RunsTable:
             row = [str(r["id"]), labels.get(r.get("problem_id"), r.get("problem") or "?") + parent, r.get("algorithm") or "?",
                    status_text(r.get("status")), fmt_value(r.get("best_f")),
                    fmt_count(r.get("n_evaluations") or 0), fmt_duration(r.get("duration_s")),
-                   _converged_cell(r)]
+                   claim_text(r)]
             if started:
                 row.append(fmt_when(r.get("started_at"))[5:16])
             table.add_row(*row)
@@ -203,9 +202,3 @@ def algorithms_table(algorithms: list[dict]) -> Table:
                       tick(a.get("handles_constraints")), tick(a.get("uses_gradient")),
                       tick(a.get("stochastic")), a.get("summary", ""))
     return table
-
-
-def fmt_converged_reason(run: dict) -> str:
-    conv = run.get("convergence") or {}
-    reason = conv.get("reason")
-    return f"{fmt_bool(run.get('converged'))}" + (f" — {reason}" if reason else "")

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from aopt.errors import InvalidInput
+from aopt.optimize import claim_label, claim_of, claim_sentence
 
 __all__ = ["run_summary", "compare_runs", "analyze_run", "compact_vector"]
 
@@ -35,7 +36,11 @@ def compact_vector(values, limit: int = _MAX_SHOWN):
 
 
 def run_summary(run: dict) -> dict:
-    """The facts a model needs about a run, with no history."""
+    """The facts a model needs about a run, with no history.
+
+    `claim` says what the result proves (optimum, global, local, not_converged, unbounded, infeasible; None
+    when never checked) and `claim_text` says it in words; `converged` is true for the first three.
+    """
     conv = run.get("convergence") or {}
     out = {
         "run_id": run["id"],
@@ -48,10 +53,14 @@ def run_summary(run: dict) -> dict:
         "n_evaluations": int(run.get("n_evaluations") or 0),
         "n_iterations": int(run["n_iterations"]) if run.get("n_iterations") is not None else None,
         "converged": bool(run.get("converged")) if run.get("converged") is not None else None,
+        "claim": claim_of(run),
+        "claim_text": claim_sentence(run),
         "convergence_reason": conv.get("reason"),
         "message": run.get("message") or "",
         "duration_s": _round(run.get("duration_s")),
     }
+    if isinstance(conv.get("evidence"), dict) and out["claim"] == "global":
+        out["evidence"] = conv["evidence"]
     if run.get("parent_id"):
         out["parent_run_id"] = run["parent_id"]
     if run.get("seed") is not None:
@@ -77,13 +86,16 @@ def compare_runs(manager, run_ids) -> dict:
     sign = -1.0 if problem.sense == "maximize" else 1.0
     candidates = [r for r in runs if r.get("best_f") is not None]
     if candidates:
-        feasible = [r for r in candidates if ((r.get("convergence") or {}).get("max_violation") or 0) <= 1e-6]
+        feasible = [r for r in candidates if ((r.get("convergence") or {}).get("max_violation") or 0) <= 1e-6
+                    and claim_of(r) != "infeasible"]
         pool = feasible or candidates
         best = min(pool, key=lambda r: (sign * r["best_f"], r.get("n_evaluations") or 0))
         result["best_run_id"] = best["id"]
         result["sense"] = problem.sense
+        # the best value wins whatever the runs claim; the note says what the best one proves
         result["note"] = (f"run {best['id']} ({best['algorithm']}) has the best value "
-                          f"{_round(best['best_f'])} for problem {best['problem']!r}")
+                          f"{_round(best['best_f'])} for problem {best['problem']!r}"
+                          + (f" ({claim_label(best)})" if claim_of(best) is not None else ""))
     else:
         result["best_run_id"] = None
         result["note"] = "none of these runs has a value yet"
@@ -144,5 +156,10 @@ def analyze_run(manager, run_id) -> dict:
         if not suggestions:
             first, why = choose_auto(problem)
             suggestions.append(f"try {first} ({why}), warm-started with parent_run_id={run['id']}")
+    elif claim_of(run) == "local" and (getattr(problem, "multimodal", False) or conv.get("gap_to_optimum")):
+        what = ("the known optimum is lower" if conv.get("gap_to_optimum")
+                else "the problem has many local minima, so a deeper one may exist")
+        suggestions.append(f"this is a local minimum and {what}: try auto (restarts from spread-out starts give "
+                           "global evidence when they agree) or differential_evolution")
     out["suggestions"] = suggestions
     return out

@@ -30,7 +30,8 @@ class Context:
     runs: object
     settings: Settings = field(default_factory=Settings)
     # called from the recorder's thread about every 0.1 s during an optimization with
-    # {"run_id", "n_evaluations", "best_f", "elapsed_s"}; the shell draws its live line from it
+    # {"run_id", "n_evaluations", "best_f", "elapsed_s"} and, when known, "phase" (what runs now, e.g.
+    # "CMA-ES restart 3") and "max_evaluations" (the budget); the shell draws its live line from it
     progress: Callable[[dict], None] | None = None
     # asked before code written by a model runs: confirm_code(source, function) -> bool;
     # None means no one to ask (a script that enabled allow_code has consented)

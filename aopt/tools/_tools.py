@@ -23,6 +23,34 @@ TOOL_NAMES = (
 CODE_TOOL = "create_problem_from_code"
 
 
+def _benchmark_names() -> str:
+    from aopt.problems import list_benchmarks
+
+    rows = list_benchmarks()
+    anyd = ", ".join(b["name"] for b in rows if b["dimension"] == "any")
+    fixed = ", ".join(b["name"] for b in rows if b["dimension"] != "any")
+    return f"{anyd}; 2-D: {fixed}"
+
+
+def _algorithm_names() -> str:
+    from aopt.optimize import list_algorithms
+
+    by_library: dict[str, list[str]] = {}
+    for info in list_algorithms():
+        if info.name != "auto":
+            by_library.setdefault(info.library, []).append(info.name)
+    return "; ".join(f"{library}: {', '.join(names)}" for library, names in by_library.items())
+
+
+def _described(**names: Callable[[], str]):
+    """Fill a tool's docstring from the registries ({benchmarks}, {algorithms}), so the model sees
+    the names as they are, not a copy that drifts."""
+    def decorate(function):
+        function.__doc__ = function.__doc__.format(**{k: make() for k, make in names.items()})
+        return function
+    return decorate
+
+
 def _guard(call: Callable[[], Any]) -> Any:
     try:
         return call()
@@ -44,38 +72,40 @@ def build_tools(context: Context | Callable[[], Context] = current_context,
     from aopt.runs import _analysis as views
 
     @tool
+    @_described(benchmarks=_benchmark_names)
     def create_problem(name: str, objective: str, dimension: int | None = None,
                        bounds: list | dict | None = None, constraints: list[str] | None = None,
-                       sense: str = "minimize", description: str = "", gradient: str | None = None) -> dict:
+                       sense: str = "minimize", description: str = "", gradient: str | None = None,
+                       properties: list[str] | None = None) -> dict:
         """Define an optimization problem and store it; returns its problem_id.
 
-        objective: a benchmark name (sphere, rosenbrock, rastrigin, ackley, griewank, schwefel,
-        levy, zakharov, styblinski-tang; 2-D: beale, booth, himmelblau, branin, six-hump camel,
-        goldstein-price, easom) or an expression such as "(x-3)**2 + y**2" or
+        objective: a benchmark name ({benchmarks}) or an expression such as "(x-3)**2 + y**2" or
         "sum((x[i]-i)**2 for i in range(5))", or a user's Python function "FILE.py:FUNCTION"
         (or the name it was registered under) taking a vector x.
         dimension: number of variables (benchmarks default to 2; code objectives need it).
-        bounds: [lo, hi] for every variable, a list of [lo, hi] per variable, or {"x": [lo, hi]}.
+        bounds: [lo, hi] for every variable, a list of [lo, hi] per variable, or {{"x": [lo, hi]}}.
         constraints: expressions like "x + y >= 1", "x*y == 2".
         sense: "minimize" or "maximize". gradient: "FILE.py:FUNCTION" for a code objective.
+        properties: what the user knows of the objective, any of "multimodal", "smooth",
+        "noisy", "expensive", "convex" (auto plans with them).
         """
         def call():
             ctx = get()
             record, problem = ctx.problems.create(name, objective, dimension, bounds, constraints,
                                                   sense, description, gradient=gradient,
-                                                  limits=ctx.settings.code_limits or None)
+                                                  limits=ctx.settings.code_limits or None,
+                                                  properties=properties)
             return {"problem_id": record["id"], **problem.summary()}
         return _guard(call)
 
     @tool
+    @_described(algorithms=_algorithm_names)
     def start_optimization_run(problem_id: int | str, algorithm: str = "auto", description: str = "",
                                parent_run_id: int | None = None) -> dict:
         """Start a tracked run of a problem (id or name) with an algorithm; returns its run_id.
 
-        algorithm: "auto" (paola chooses) or a SciPy method: Nelder-Mead, Powell, CG, BFGS,
-        Newton-CG, L-BFGS-B, TNC, COBYLA, COBYQA, SLSQP, trust-constr, dogleg, trust-ncg,
-        trust-exact, trust-krylov, differential_evolution, dual_annealing, shgo, direct,
-        basinhopping. parent_run_id: warm-start from that run's best point.
+        algorithm: "auto" (paola chooses and uses the budget) or a method ({algorithms}).
+        parent_run_id: warm-start from that run's best point.
         """
         def call():
             ctx = get()
@@ -88,7 +118,8 @@ def build_tools(context: Context | Callable[[], Context] = current_context,
     @tool
     def run_scipy_optimization(run_id: int, x0: list[float] | None = None, options: dict | None = None,
                                seed: int | None = None, max_evaluations: int | None = None) -> dict:
-        """Run the optimizer of a started run, recording every evaluation; returns the result.
+        """Run the optimizer of a started run, recording every evaluation; returns the result and its
+        claim (what it proves: optimum, global, local, not_converged, unbounded, infeasible).
 
         x0: start point (default: the parent run's best point, else drawn from seed, else the
         centre of the bounds). options: SciPy options of the algorithm, e.g. {"maxiter": 200}.
