@@ -75,7 +75,7 @@ def choose_auto(problem) -> tuple[str, str]:
     if problem.has_finite_bounds:
         if problem.multimodal or "noisy" in properties:
             why = "noisy" if "noisy" in properties else "many local minima"
-            return "CMA-ES", f"{why} inside finite bounds: a global search (BIPOP-CMA-ES)"
+            return "CMA-ES", f"{why} inside finite bounds: a global search"
         return "L-BFGS-B", "finite bounds: local searches from spread-out starts, then a global search " \
                            "unless they agree"
     if problem.has_bounds:

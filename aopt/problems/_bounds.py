@@ -110,6 +110,9 @@ def normalize_bounds(bounds, variables: Sequence[str],
                         out[v] = _pair(pair, v)
             elif key in names:
                 out[names[key]] = _pair(pair, key)
+            elif key and all(re.fullmatch(re.escape(key) + r"\d+", v) for v in variables):
+                for v in variables:  # {"x": [lo, hi]} for x1 ... xn (a code objective's variables)
+                    out[v] = _pair(pair, v)
             else:
                 raise InvalidInput(f"bounds name an unknown variable {key!r}; the variables are "
                                    f"{', '.join(variables)}. {ACCEPTED_BOUNDS}")

@@ -137,8 +137,11 @@ class RunManager:
         clip_run = clip and (not info.stays_in_bounds or info.name == "auto")
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
                               pid=os.getpid(), started_at=_now(), max_evaluations=max_evaluations)
+        shown_budget = max_evaluations
+        if not shown_budget and problem.has_finite_bounds and info.name in ("auto", "CMA-ES"):
+            shown_budget = default_budget(problem.dimension)  # what they plan with (the live line says it)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
-                               with_cv=record_cv, progress=progress, max_evaluations=max_evaluations)
+                               with_cv=record_cv, progress=progress, max_evaluations=shown_budget)
         phases = _Phases(recorder, problem.to_user)
         fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached,
                                    clip=clip_run, phases=phases)
