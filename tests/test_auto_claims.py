@@ -185,3 +185,31 @@ def test_the_offline_model_runs_cma_es_and_says_the_claim(tmp_path, request_text
         assert claim_label(run) in reply.text  # the answer says what the result proves
     finally:
         ctx.close()
+
+
+def test_an_expensive_objective_gets_a_small_default_budget(manager):
+    from aopt.optimize._auto import expensive_budget
+
+    r = run(manager, "sum(x[i]**2 - 10*cos(2*pi*x[i]) + 10 for i in range(3))", bounds=[-5.12, 5.12],
+            properties=["expensive"])
+    assert r["n_evaluations"] <= expensive_budget(3)
+
+
+def test_unknown_properties_are_refused_with_the_accepted_ones(manager):
+    from aopt.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="multimodal, smooth, noisy, expensive, convex"):
+        manager.problems.create("p", "x**2", properties=["bumpy"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("minimize bb.py:f in 4 dims between -5 and 5, it is noisy and expensive", ["noisy", "expensive"]),
+    ("minimize (x-1)**2 + y**2 for x and y between -3 and 3; the function is convex", ["convex"]),
+    ("minimize sim.py:cost in 3 dims with bounds [0, 1], it has many local minima", ["multimodal"]),
+    ("minimize (x-1)**2 + y**2 for x and y between -3 and 3", []),
+])
+def test_the_offline_model_hears_what_the_user_knows_of_the_objective(text, expected):
+    from aopt.agent._grammar import parse_request
+
+    step = parse_request(text).steps[0]
+    assert step.problem.tool_args().get("properties", []) == expected

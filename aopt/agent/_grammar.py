@@ -32,6 +32,7 @@ class ProblemSpec:
     constraints: list = field(default_factory=list)
     sense: str = "minimize"
     name: str = ""
+    properties: list = field(default_factory=list)  # what the user says of the objective
 
     def tool_args(self) -> dict:
         args: dict = {"name": self.name, "objective": self.objective}
@@ -43,6 +44,8 @@ class ProblemSpec:
             args["constraints"] = list(self.constraints)
         if self.sense != "minimize":
             args["sense"] = self.sense
+        if self.properties:
+            args["properties"] = list(self.properties)
         return args
 
 
@@ -126,6 +129,27 @@ def _parse_options(c: Clause) -> RunSpec:
     return run
 
 
+# what a user may say of an objective (create_problem's `properties`), in their words
+_PROPERTY_WORDS = (
+    ("multimodal", r"multi-?modal|(?:many|lots\s+of|several|multiple)\s+local\s+(?:minima|optima)|rugged"),
+    ("noisy", r"noisy|has\s+noise|with\s+noise|stochastic"),
+    ("expensive", r"expensive|costly|slow\s+to\s+(?:evaluate|compute|run)|takes?\s+(?:seconds|minutes)"),
+    ("convex", r"convex"),
+    ("smooth", r"smooth|differentiable"),
+)
+
+
+def _properties(c: Clause) -> list[str]:
+    found = []
+    for name, pattern in _PROPERTY_WORDS:
+        m = c.take(rf"\b(?:it\s+is\s+|it's\s+|(?:the\s+)?(?:objective|function)\s+is\s+)?(?:{pattern})\b")
+        if m and name not in found:
+            found.append(name)
+    if "convex" in found and "multimodal" in found:
+        found.remove("convex")
+    return found
+
+
 def _algorithms(c: Clause) -> list[str]:
     m = c.take(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?global\s+(?:methods|algorithms|optimi[sz]ers|solvers)\b")
     if m:
@@ -166,6 +190,7 @@ def parse_clause(text: str, previous: Step | None) -> Step:
 
     kind, objective, sense = find_objective(c)
     bench = None if kind else _benchmark_in(c)
+    properties = _properties(c) if kind in ("code", "expression") else []
     compare = bool(re.search(r"\b(?:compare|comparison|comparing|contrast|versus|vs\.?|rank|which\s+(?:one\s+|run\s+)?"
                              r"(?:is|was|did|performed)\s+(?:better|best))\b", low))
     analyze = bool(re.search(r"\b(?:analy[sz]e|analysis|diagnos[ei]s|diagnose|explain|why|what\s+went\s+wrong|"
@@ -211,14 +236,14 @@ def parse_clause(text: str, previous: Step | None) -> Step:
             name = re.sub(r"[^A-Za-z0-9]+", "_", objective.rsplit(":", 1)[-1]).strip("_") or "code"
             n = dim or (len(options.x0) if isinstance(options.x0, list) else None)
             return ProblemSpec("code", objective, n, pair if pair is not None else (dict(per) if per else None),
-                               constraints, sense, f"{name}_{n}d" if n else name)
+                               constraints, sense, f"{name}_{n}d" if n else name, properties)
         if kind == "expression":
             bounds = per or pair
             if per and pair and not isinstance(pair[0], list):
                 bounds = {**{v: pair for v in sorted(obj_ids) if v not in per and re.fullmatch(r"[A-Za-z]\w*", v)},
                           **per}
             name = "expr_" + slug(objective)
-            return ProblemSpec("expression", objective, dim, bounds, constraints, sense, name)
+            return ProblemSpec("expression", objective, dim, bounds, constraints, sense, name, properties)
         n = dim or power_dim
         if n is None and isinstance(options.x0, list) and bench not in FIXED_2D:
             n = len(options.x0)

@@ -25,6 +25,19 @@ SWITCH_MODEL = (
     "points the OpenAI client at a compatible local server)."
 )
 
+def _algorithm_names() -> str:
+    """The algorithms with a short alias each, from the registry (the one place they are written)."""
+    from aopt.optimize import list_algorithms
+
+    parts = []
+    for info in list_algorithms():
+        if info.name == "auto":
+            continue
+        short = min(info.aliases, key=len) if info.aliases else ""
+        parts.append(f"{info.name} (`{short}`)" if short and len(short) <= 4 else info.name)
+    return ", ".join(parts)
+
+
 GRAMMAR_HELP = """\
 ## What the offline model understands
 
@@ -68,9 +81,9 @@ Misspellings are fine (`rosenbrok`, `rastrigrin`, `ackely`).
 | `list problems`, `what benchmarks are there?` | problems and benchmarks |
 | `which algorithms handle constraints?`, `gradient-free methods`, `what is COBYLA?` | the algorithms |
 
-**Algorithms** (case and punctuation do not matter): Nelder-Mead (`simplex`), Powell, CG, BFGS,
-Newton-CG, L-BFGS-B (`lbfgs`), TNC, COBYLA, COBYQA, SLSQP (`sqp`), trust-constr, dogleg,
-trust-ncg, trust-exact, trust-krylov, differential_evolution (`DE`), dual_annealing
-(`simulated annealing`), shgo, direct, basinhopping (`basin hopping`), and `auto`.
+**Say what you know of the objective** (code and expressions): `it is noisy`, `expensive`,
+`multimodal` (`many local minima`), `smooth`, `convex`; `auto` plans with it.
+
+**Algorithms** (case and punctuation do not matter): """ + _algorithm_names() + """, and `auto`.
 
 """ + SWITCH_MODEL + "\n"

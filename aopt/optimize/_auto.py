@@ -47,22 +47,28 @@ from aopt.optimize._registry import get_algorithm
 from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
 from aopt.optimize._verify import check_reserve, verify
 
-__all__ = ["choose_auto", "run_auto", "default_budget", "MAX_RESTARTS", "AGREE", "AUTO_SECONDS"]
+__all__ = ["choose_auto", "run_auto", "default_budget", "expensive_budget", "MAX_RESTARTS", "AGREE",
+           "AUTO_SECONDS"]
 
 MAX_RESTARTS = 5  # restarts of the constrained and unbounded plans while a result does not verify
 AGREE = 3  # independent searches that must reach the same best value for global evidence
 AGREE_RTOL = 1e-6  # "the same value": within 1e-6 * max(1, how much f varies)
-LOCAL_STARTS = 8  # local searches from spread starts before auto turns to a global search
+LOCAL_STARTS = 3  # local searches from spread starts before auto turns to a global search
 SPREAD_STARTS = 6  # extra starts of a constrained problem with finite bounds, for evidence
 AUTO_SECONDS = 30.0  # with no budget named, plan to finish in about this long
 _SMALL_DIMENSION = 3  # up to here differential_evolution shares the global phase
-_RACE_DIMENSION = 5  # up to here global methods race for the budget; beyond, CMA-ES leads
+_RACE_DIMENSION = 3  # up to here global methods race for the budget; beyond, CMA-ES leads
 UNPLANNED = 1_000_000  # the limit without finite bounds or a named budget (the run's safety cap)
 
 
 def default_budget(dimension: int) -> int:
     """auto's evaluation budget when the user names none (before the time cut)."""
     return int(min(200_000, max(5_000, 3_000 * dimension)))
+
+
+def expensive_budget(dimension: int) -> int:
+    """auto's default budget for an objective the user said is expensive."""
+    return int(max(200, 50 * (dimension + 1)))
 
 
 def choose_auto(problem) -> tuple[str, str]:
@@ -101,6 +107,8 @@ class _Plan:
             total = int(budget)
         elif problem.has_finite_bounds:
             total = default_budget(problem.dimension)
+            if "expensive" in getattr(problem, "properties", ()):
+                total = expensive_budget(problem.dimension)
         else:  # nothing to spread starts over: the methods' own limits and the run's safety cap
             total = UNPLANNED
         self.total = total
@@ -111,7 +119,8 @@ class _Plan:
         self.outcomes: list[Outcome] = []
         self.values: list[float] = []  # the best value of each independent search
         self.steps: list[str] = []  # the account, a phrase a phase
-        self.disagreed = False  # a check by another method found lower than agreeing searches
+        self.disagreed = False  # a check by another method has run: no more early stops on agreement
+        self.confirmed = False  # ... and reached the agreeing searches' best value
 
     # -- budget --------------------------------------------------------------------------------
     def remaining(self) -> int:
@@ -165,7 +174,11 @@ class _Plan:
         scale = abs(f_best) if first is None or not math.isfinite(first) else min(abs(f_best), abs(first - f_best))
         tol = AGREE_RTOL * max(1.0, scale) + 8 * np.finfo(float).eps * abs(f_best)
         agree = sum(1 for v in values if v <= f_best + tol)
-        return {"restarts": len(values), "agree": agree, "tol": tol}
+        # global evidence needs another method to reach the same value (a box), or (constraints,
+        # where only the local method applies) its searches alone
+        confirmed = self.confirmed or bool(self.problem.constraints)
+        return {"restarts": len(values), "agree": agree, "tol": tol, "confirmed": confirmed,
+                "check": "dual_annealing" if self.confirmed else None}
 
     def enough_with(self, values) -> bool:
         """Would these further independent results (a restarting method's) give global evidence?"""
@@ -319,10 +332,15 @@ def _box(plan: _Plan, x0) -> None:
     noisy = "noisy" in properties
     convex = "convex" in properties
     starts = _spread_starts(problem, x0, plan.seed)
-    reserve = 0 if noisy else min(int(0.1 * plan.limit), 200 * (n + 1))
+    # in more than 3 variables CMA-ES needs nearly all of a budget to learn an ill-conditioned
+    # landscape (a bent cigar in 10-D takes ~9,000 evaluations): the probes and the reserve shrink
+    small = n <= _SMALL_DIMENSION
+    reserve = 0 if noisy else (min(int(0.05 * plan.limit), 100 * (n + 1)) if small else
+                               min(int(0.03 * plan.limit), 50 * (n + 1)))
     if not problem.multimodal and not noisy:
         # each local search gets a small share: on a multimodal black box they are a cheap probe
-        local_cap = plan.remaining() if convex else max(50 * (n + 1), plan.limit // 20)
+        local_cap = plan.remaining() if convex else (max(20 * (n + 1), plan.limit // 50) if small else
+                                                     max(10 * (n + 1), plan.limit // 100))
         for i in range(1 if convex else LOCAL_STARTS):
             out = plan.run("L-BFGS-B", next(starts), {"ftol": 1e-12, "gtol": 1e-9}, local_cap,
                            f"local search {i + 1} (L-BFGS-B)")
@@ -372,12 +390,17 @@ def _confirmed(plan: _Plan, reserve: int) -> bool:
         return True
     evidence = plan.evidence()
     tol = evidence["tol"] if evidence else 0.0
+    plan.disagreed = True  # one check a run: after it, only the budget or the known optimum stop
     if out.phase_best < best[1] - tol:
         plan.steps.append("a global check (dual_annealing) found a lower value: the search goes on")
-        plan.disagreed = True
         return False
-    plan.values.append(out.phase_best if out.progressed else None)
-    plan.steps.append("a global check (dual_annealing) found nothing lower")
+    if out.phase_best > best[1] + tol:
+        # it did not get there at all: no confirmation, and no reason to stop early
+        plan.steps.append("a global check (dual_annealing) did not reach the same value: the search goes on")
+        return False
+    plan.values.append(out.phase_best)
+    plan.confirmed = True
+    plan.steps.append("a global check (dual_annealing) reached the same best value")
     return True
 
 
@@ -392,9 +415,9 @@ def _settled(plan: _Plan, reserve: int) -> bool:
 def _global(plan: _Plan, reserve: int) -> None:
     """Global search with what is left, less the refinement's reserve.
 
-    In up to 5 variables, a race: BIPOP-CMA-ES (the strongest on rotated, ill-conditioned
+    In up to 3 variables, a race: BIPOP-CMA-ES (the strongest on rotated, ill-conditioned
     landscapes) gets a quarter, dual_annealing (strong on the separable classics: Rastrigin,
-    Schwefel) 15%, and in up to 3 variables differential_evolution 15% too, each from a start
+    Schwefel) 15%, and differential_evolution 15%, each from a start
     of its own; the method whose own best is lowest runs with the rest, from the best point.
     In more variables CMA-ES needs most of a budget to converge: it runs with everything, or,
     with 2,000 evaluations per variable or more, three quarters and dual_annealing the rest.
@@ -415,7 +438,7 @@ def _global(plan: _Plan, reserve: int) -> None:
                          plan.rng.uniform(problem.lower, problem.upper))
             if _settled(plan, reserve) or plan.remaining() - reserve <= 10 * (n + 1) or generous:
                 break
-        if generous and not plan.reached_optimum() and not (plan.agreed() and not plan.disagreed):
+        if generous and not plan.reached_optimum() and not plan.confirmed:
             rest = plan.remaining() - reserve
             best = plan.best()
             if rest > 10 * (n + 1):

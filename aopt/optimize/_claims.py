@@ -118,12 +118,14 @@ def with_evidence(facts: dict, evidence: dict | None) -> dict:
     out["evidence"] = dict(evidence)
     agree, restarts = int(evidence.get("agree") or 0), int(evidence.get("restarts") or 0)
     # a known optimum that was not reached outranks any agreement: the result stays local
-    if out.get("claim") == "local" and agree >= GLOBAL_AGREE and out.get("gap_to_optimum") is None:
+    if out.get("claim") == "local" and agree >= GLOBAL_AGREE and out.get("gap_to_optimum") is None \
+            and evidence.get("confirmed", False):
         out["claim"] = "global"
         out["converged"] = True
         local = str(facts.get("reason") or "").replace("verified locally: ", "")
         local = local.split("; nothing here shows")[0]
-        out["reason"] = (f"{agree} of {restarts} independent searches from spread-out starts reached the "
-                         f"same best value (within {evidence.get('tol', 0):.1g}), and the point verifies "
+        among = f" ({evidence['check']} among them)" if evidence.get("check") else ""
+        out["reason"] = (f"{agree} of {restarts} independent searches from spread-out starts{among} reached "
+                         f"the same best value (within {evidence.get('tol', 0):.1g}), and the point verifies "
                          f"locally ({local}); strong evidence of the global minimum, not a proof")
     return out
