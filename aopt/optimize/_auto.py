@@ -5,24 +5,26 @@ The rule (also in the README):
 Budget. `max_evaluations` if the user names one; otherwise, inside finite bounds, a default of
 3,000 evaluations per variable (at least 5,000, at most 200,000), cut so that the run takes
 about 30 seconds at the cost per evaluation measured in its first phase: an interactive request
-stays quick. (Without finite bounds the methods' own limits apply.) A few evaluations of the
-budget are kept for the convergence check that follows the plan.
+stays quick; an objective said to be expensive gets 50 per variable + 50 (at least 200).
+(Without finite bounds the methods' own limits apply.) A few evaluations of the budget are
+kept for the convergence check that follows the plan.
 
 Finite bounds, no constraints (the common case, and every black box):
-1. Unless the problem is known to have many local minima (a multimodal benchmark, an
-   expression with sin/cos/tan, or the user said "multimodal") or to be noisy: local
-   searches (L-BFGS-B: exact gradients when the problem has them, else finite differences)
-   from spread-out starts (the run's start, then points spread over the box). It stops as
-   soon as 3 of them reach the same best value (global evidence), the known optimum is
-   reached, or, for a problem said to be convex, after the first. When three searches end
-   in three different places the problem is treated as multimodal.
-2. Global search with the rest of the budget, less a reserve for step 3: BIPOP-CMA-ES
-   (pycma; restarts from spread-out points, a larger population each time, interleaved
-   with small local ones); in 1 to 3 variables, where a population method is cheap, 30% of
-   it goes to CMA-ES and the rest to differential_evolution seeded with the best point.
-   CMA-ES stops early when the known optimum is reached, or when 3 of its restarts agree.
-3. Refinement of the best point: L-BFGS-B, then Nelder-Mead, inside the bounds (skipped
-   for a noisy objective).
+1. Local probes, unless the problem is known to have many local minima (a multimodal
+   benchmark, an expression with sin/cos/tan, or the user said "multimodal"), is noisy, or
+   is a black box (no gradient) in more than 3 variables not said to be smooth or convex:
+   up to 3 L-BFGS-B searches (exact gradients, or finite differences in one batch) from
+   spread-out starts, each with a small share. When 3 reach the same best value, a
+   dual_annealing check from a start of its own must reach it too; then the best point is
+   refined and the run stops with global evidence. A problem said to be convex gets one.
+2. Global search with the rest, less a reserve for step 3: in up to 3 variables a race
+   (BIPOP-CMA-ES 25%, dual_annealing and differential_evolution 15% each, each from a start
+   of its own) whose winner continues from the best point; in more variables IPOP-CMA-ES
+   with everything (three quarters, and dual_annealing the rest, with 2,000 evaluations per
+   variable or more). It stops early when the known optimum is reached, or when 3
+   independent searches agree and the check by another method confirms them.
+3. Refinement of the best point with what is left: L-BFGS-B, then Nelder-Mead (up to 3
+   variables) or a local CMA-ES (skipped for a noisy objective).
 
 Constraints: SLSQP (ftol 1e-12) when gradients are available, else COBYQA; if the result
 does not verify, trust-constr from the best point, then restarts from points drawn in the
@@ -43,6 +45,7 @@ import time
 
 import numpy as np
 
+from aopt.optimize._claims import GLOBAL_AGREE
 from aopt.optimize._registry import get_algorithm
 from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_options, solve_with
 from aopt.optimize._verify import check_reserve, verify
@@ -51,7 +54,7 @@ __all__ = ["choose_auto", "run_auto", "default_budget", "expensive_budget", "MAX
            "AUTO_SECONDS"]
 
 MAX_RESTARTS = 5  # restarts of the constrained and unbounded plans while a result does not verify
-AGREE = 3  # independent searches that must reach the same best value for global evidence
+AGREE = GLOBAL_AGREE  # independent searches that must reach the same best value for global evidence
 AGREE_RTOL = 1e-6  # "the same value": within 1e-6 * max(1, how much f varies)
 LOCAL_STARTS = 3  # local searches from spread starts before auto turns to a global search
 SPREAD_STARTS = 6  # extra starts of a constrained problem with finite bounds, for evidence
@@ -335,9 +338,12 @@ def _box(plan: _Plan, x0) -> None:
     # in more than 3 variables CMA-ES needs nearly all of a budget to learn an ill-conditioned
     # landscape (a bent cigar in 10-D takes ~9,000 evaluations): the probes and the reserve shrink
     small = n <= _SMALL_DIMENSION
-    reserve = 0 if noisy else (min(int(0.05 * plan.limit), 100 * (n + 1)) if small else
-                               min(int(0.03 * plan.limit), 50 * (n + 1)))
-    if not problem.multimodal and not noisy:
+    # a black box (no gradient) in more variables: finite-difference descents cost n + 1 calls a
+    # step and CMA-ES needs the budget; they run only when the user says it is smooth or convex
+    black_box = not problem.has_gradient and not small and not ({"smooth", "convex"} & set(properties))
+    reserve = 0 if noisy or black_box else (min(int(0.05 * plan.limit), 100 * (n + 1)) if small else
+                                            min(int(0.03 * plan.limit), 50 * (n + 1)))
+    if not problem.multimodal and not noisy and not black_box:
         # each local search gets a small share: on a multimodal black box they are a cheap probe
         local_cap = plan.remaining() if convex else (max(20 * (n + 1), plan.limit // 50) if small else
                                                      max(10 * (n + 1), plan.limit // 100))
@@ -419,7 +425,7 @@ def _global(plan: _Plan, reserve: int) -> None:
     landscapes) gets a quarter, dual_annealing (strong on the separable classics: Rastrigin,
     Schwefel) 15%, and differential_evolution 15%, each from a start
     of its own; the method whose own best is lowest runs with the rest, from the best point.
-    In more variables CMA-ES needs most of a budget to converge: it runs with everything, or,
+    In more variables CMA-ES (IPOP) needs most of a budget to converge: it runs with everything, or,
     with 2,000 evaluations per variable or more, three quarters and dual_annealing the rest.
     """
     problem = plan.problem
@@ -431,7 +437,7 @@ def _global(plan: _Plan, reserve: int) -> None:
     fixed = any(lo == hi for lo, hi in problem.bounds)  # dual_annealing refuses a fixed variable
     if n > _RACE_DIMENSION:
         generous = room >= 2_000 * n and not fixed
-        summary = "BIPOP-CMA-ES"
+        summary = "IPOP-CMA-ES"
         for _ in range(3):
             cap = int(0.75 * room) if generous else plan.remaining() - reserve
             _global_step(plan, "CMA-ES", cap, target, "global search",
@@ -460,6 +466,8 @@ def _global(plan: _Plan, reserve: int) -> None:
         if out is None:
             return
         results[name] = out.phase_best
+        if name != "CMA-ES" and out.progressed:
+            plan.values.append(out.phase_best)  # an independent search from its own start
         if _settled(plan, reserve):
             plan.steps.append(_race_summary(results, None))
             return
@@ -488,7 +496,8 @@ def _global_step(plan: _Plan, name: str, cap: int, target, why: str, start) -> O
     if start is None:
         start = np.asarray(problem.center(), dtype=float)
     if name == "CMA-ES":
-        options = {"bipop": True, "restarts": 1_000}
+        # BIPOP's small runs pay off in few variables; in more, IPOP's growing populations
+        options = {"bipop": n <= _SMALL_DIMENSION, "restarts": 1_000}
         if target is not None:
             options["ftarget"] = target
         out = plan.run(name, start, options, cap, f"CMA-ES ({why})")
@@ -499,7 +508,7 @@ def _global_step(plan: _Plan, name: str, cap: int, target, why: str, start) -> O
         options = {"maxfun": max(1, cap)}
         return plan.run(name, start, options, cap, f"dual_annealing ({why})")
     generations = max(1, cap // (15 * n))
-    return plan.run(name, start, {"maxiter": generations, "tol": 1e-12, "polish": False}, cap,
+    return plan.run(name, start, {"maxiter": generations, "tol": 1e-8, "polish": False}, cap,
                     f"differential_evolution ({why})")
 
 

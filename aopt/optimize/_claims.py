@@ -123,7 +123,7 @@ def with_evidence(facts: dict, evidence: dict | None) -> dict:
         out["claim"] = "global"
         out["converged"] = True
         local = str(facts.get("reason") or "").replace("verified locally: ", "")
-        local = local.split("; nothing here shows")[0]
+        local = local.replace("; nothing here shows whether a deeper minimum exists elsewhere", "")
         among = f" ({evidence['check']} among them)" if evidence.get("check") else ""
         out["reason"] = (f"{agree} of {restarts} independent searches from spread-out starts{among} reached "
                          f"the same best value (within {evidence.get('tol', 0):.1g}), and the point verifies "

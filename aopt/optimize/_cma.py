@@ -202,7 +202,13 @@ class _Evaluator:
 def _sigma(settings: CMASettings, problem, embedding: _Embedding) -> tuple[float, np.ndarray | None]:
     """pycma's sigma0 and per-coordinate scales (CMA_stds)."""
     if settings.sigma0 is None:
-        return _SIGMA_FRACTION, embedding.scales()
+        # one step for all coordinates, and per-coordinate scales only where the widths differ
+        # (pycma's CMA_stds): equal widths run plain CMA-ES, as in COCO's experiments
+        scales = embedding.scales()
+        typical = float(np.exp(np.mean(np.log(np.maximum(scales, 1e-300))))) if scales.size else 1.0
+        relative = scales / typical
+        same = bool(np.allclose(relative, 1.0, rtol=1e-12))
+        return _SIGMA_FRACTION * typical, None if same else relative
     if problem.has_finite_bounds and embedding.size:
         widest = float(np.max(embedding.upper[embedding.index] - embedding.lower[embedding.index]))
         if settings.sigma0 > widest:

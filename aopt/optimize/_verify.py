@@ -271,8 +271,9 @@ def _descent_along(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun,
     with np.errstate(all="ignore"):
         for k in range(1, 13):
             p = np.clip(x + 10.0 ** -k * size * d, problem.lower, problem.upper)
-            if np.array_equal(p, x):
-                continue
+            if np.array_equal(p, x) or (problem.constraints and
+                                        problem.constraint_violation(p) > FEASIBILITY_TOL * (1 + abs(f_min))):
+                continue  # only feasible points count (the slope is the KKT residual's direction)
             drop = f_min - float(f(p))
             if drop > tol:
                 return None
@@ -405,9 +406,11 @@ def _verify(problem, x, f_min, fun, start, hard_bounds, f_scale) -> dict:
     scale = abs(f_min) if f_scale is None or not math.isfinite(f_scale) else min(abs(f_min), abs(f_scale))
     stationary = residual <= STATIONARITY_TOL * max(1.0, scale)
     no_descent = None
-    if not stationary and math.isfinite(residual) and not problem.constraints and x.size <= 200:
+    if not stationary and math.isfinite(residual) and x.size <= 200 and \
+            residual <= 1e3 * STATIONARITY_TOL * max(1.0, scale):
         # an ill-conditioned minimum (curvatures 1 and 1e6): a point 1e-7 off it has a slope of
-        # 0.5, and yet no step along that slope lowers f by more than round-off would
+        # 0.5, and yet no step along that slope lowers f by more than round-off would (with
+        # constraints: no feasible step along the KKT residual's direction)
         slope = grad if A is None else grad - A @ lam
         no_descent = _descent_along(problem, x, f_min, slope, fun, 1e-9 * max(1.0, scale))
         stationary = no_descent is not None
