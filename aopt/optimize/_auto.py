@@ -51,10 +51,12 @@ from aopt.optimize._solve import EvaluationBudgetReached, Outcome, budget_option
 from aopt.optimize._verify import check_reserve, verify
 
 __all__ = ["choose_auto", "run_auto", "default_budget", "expensive_budget", "MAX_RESTARTS", "AGREE",
-           "AUTO_SECONDS"]
+           "AUTO_SECONDS", "TARGET_RTOL"]
 
 MAX_RESTARTS = 5  # restarts of the constrained and unbounded plans while a result does not verify
 AGREE = GLOBAL_AGREE  # independent searches that must reach the same best value for global evidence
+# a known optimum counts as reached within 1e-10 * max(1, |f*|): x is then good to ~1e-5
+TARGET_RTOL = 1e-10
 AGREE_RTOL = 1e-6  # "the same value": within 1e-6 * max(1, how much f varies)
 LOCAL_STARTS = 3  # local searches from spread starts before auto turns to a global search
 SPREAD_STARTS = 6  # extra starts of a constrained problem with finite bounds, for evidence
@@ -156,13 +158,13 @@ class _Plan:
         best = self.best()
         if f_star is None or not math.isfinite(f_star) or best is None:
             return False
-        return self.problem.to_user(best[1]) - f_star <= 1e-8 * max(1.0, abs(f_star))
+        return self.problem.to_user(best[1]) - f_star <= TARGET_RTOL * max(1.0, abs(f_star))
 
     def ftarget(self) -> float | None:
         f_star = getattr(self.problem, "f_star", None)
         if f_star is None or not math.isfinite(f_star):
             return None
-        return f_star + 1e-8 * max(1.0, abs(f_star))
+        return f_star + TARGET_RTOL * max(1.0, abs(f_star))
 
     def evidence(self) -> dict | None:
         """How many independent searches reached the run's best value (None before two)."""

@@ -121,6 +121,11 @@ class RunManager:
         if info.name == "CMA-ES" and not max_evaluations and "maxfevals" not in opts:
             # its restarts would otherwise go on to the safety cap: auto's default budget instead
             opts["maxfevals"] = default_budget(problem.dimension)
+        if info.name == "CMA-ES" and "ftarget" not in opts and problem.f_star is not None:
+            # a benchmark's known optimum: no restart after it is reached (the option says where)
+            from aopt.optimize._auto import TARGET_RTOL
+
+            opts["ftarget"] = problem.f_star + TARGET_RTOL * max(1.0, abs(problem.f_star))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
             raise InvalidInput(f"seed must be a whole number from 0 to 4294967295; got {seed!r}")
         parent = self.get(run["parent_id"]) if run.get("parent_id") else None
@@ -142,7 +147,7 @@ class RunManager:
             shown_budget = default_budget(problem.dimension)  # what they plan with (the live line says it)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
                                with_cv=record_cv, progress=progress, max_evaluations=shown_budget)
-        phases = _Phases(recorder, problem.to_user)
+        phases = _Phases(recorder, problem.to_user, None if info.name == "auto" else info.name)
         fun = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached,
                                    clip=clip_run, phases=phases)
         t0 = time.perf_counter()
@@ -364,14 +369,15 @@ class _Phases:
     and the best value at its end (user's sense).
     """
 
-    def __init__(self, recorder, to_user):
+    def __init__(self, recorder, to_user, method: str | None = None):
         self.recorder = recorder
         self.to_user = to_user
+        self.method = method  # the run's algorithm, for a backend that names only its restarts
         self.items: list[dict] = []
 
     def begin(self, text: str, method: str | None = None) -> None:
-        if method is None and self.items:
-            method = self.items[-1]["method"]  # a backend naming its own restarts
+        if method is None:
+            method = self.items[-1]["method"] if self.items else self.method  # a backend naming its restarts
         self._close()
         self.recorder.phase = str(text)
         self.items.append({"phase": str(text), "method": method, "start": self.recorder.n})
