@@ -171,7 +171,7 @@ def test_the_offline_vocabulary_and_tool_descriptions_follow_the_registry():
 @pytest.mark.parametrize("request_text, algorithm", [
     ("optimize 5D rastrigin with CMA-ES, seed 3, max 1500 evaluations", "CMA-ES"),
     ("minimize ackley in 4 dims using cma-es with max 1000 evaluations", "CMA-ES"),
-    ("run levy n=3 with bipop, 800 evaluations", "CMA-ES"),
+    ("run levy n=3 with ipop, 800 evaluations", "CMA-ES"),
 ])
 def test_the_offline_model_runs_cma_es_and_says_the_claim(tmp_path, request_text, algorithm):
     from aopt.agent import AgentSession

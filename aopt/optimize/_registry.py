@@ -207,7 +207,7 @@ _ALGORITHMS: tuple[AlgorithmInfo, ...] = (
                    "tolx", "ftarget", "restart_from_best"),
                   "Covariance matrix adaptation evolution strategy (pycma) with IPOP/BIPOP restarts; "
                   "the standard for hard black-box problems in 3 to 100 dimensions.",
-                  ("cma", "cmaes", "ipop", "ipopcmaes", "bipop", "bipopcmaes", "covariancematrixadaptation"),
+                  ("cma", "cmaes", "ipop", "ipopcmaes", "covariancematrixadaptation"),
                   budget_keys=("maxfevals",), backend="pycma"),
 )
 
