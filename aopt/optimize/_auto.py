@@ -126,6 +126,8 @@ class _Plan:
         self.steps: list[str] = []  # the account, a phrase a phase
         self.disagreed = False  # a check by another method has run: no more early stops on agreement
         self.confirmed = False  # ... and reached the agreeing searches' best value
+        self.check = "dual_annealing"  # the method of the confirming check
+        self.spread = False  # constrained: starts spread over a finite box ran (their agreement counts)
 
     # -- budget --------------------------------------------------------------------------------
     def remaining(self) -> int:
@@ -147,7 +149,8 @@ class _Plan:
             floor = self.count() + 10 * (self.problem.dimension + 1)
             self.limit = max(floor, affordable)
             self.steps.append(f"the default budget was cut to {self.limit:,} evaluations "
-                              f"({cost * 1e3:.3g} ms each, about {AUTO_SECONDS:g} s)")
+                              f"({cost * 1e3:.3g} ms each, about {AUTO_SECONDS:g} s; a cut that depends on "
+                              f"the machine's speed: name max_evaluations for a run a seed repeats exactly)")
 
     # -- known optimum and agreement -------------------------------------------------------------
     def best(self):
@@ -175,15 +178,16 @@ class _Plan:
         f_best = float(best[1])
         # "the same value" relative to how much f varies, not to |f|: a constant offset in f
         # (1e6 + x**2) must not make different points agree
+        # (and no floor at 1: an objective of size 1e-7 must not make everything agree)
         first = self.first_f()
-        scale = abs(f_best) if first is None or not math.isfinite(first) else min(abs(f_best), abs(first - f_best))
-        tol = AGREE_RTOL * max(1.0, scale) + 8 * np.finfo(float).eps * abs(f_best)
+        scale = max(1.0, abs(f_best)) if first is None or not math.isfinite(first) else abs(first - f_best)
+        tol = AGREE_RTOL * scale + 8 * np.finfo(float).eps * abs(f_best)
         agree = sum(1 for v in values if v <= f_best + tol)
         # global evidence needs another method to reach the same value (a box), or (constraints,
         # where only the local method applies) its searches alone
-        confirmed = self.confirmed or bool(self.problem.constraints)
+        confirmed = self.confirmed or self.spread
         return {"restarts": len(values), "agree": agree, "tol": tol, "confirmed": confirmed,
-                "check": "dual_annealing" if self.confirmed else None}
+                "check": self.check if self.confirmed else None}
 
     def enough_with(self, values) -> bool:
         """Would these further independent results (a restarting method's) give global evidence?"""
@@ -388,29 +392,33 @@ def _confirmed(plan: _Plan, reserve: int) -> bool:
     that all fall into one wide basin (Beale's), or CMA-ES restarts drawn to the same local
     peak, are not enough on their own."""
     problem = plan.problem
-    if any(lo == hi for lo, hi in problem.bounds):
-        return True
     best = plan.best()
     cap = int(0.1 * (plan.remaining() - reserve))
     if best is None or cap < 20 * (problem.dimension + 1):
-        return True
+        return True  # no room for a check: stop, without the confirmation a global claim needs
     start = plan.rng.uniform(problem.lower, problem.upper)
-    out = plan.run("dual_annealing", start, {"maxfun": cap}, cap, "global check (dual_annealing)")
+    if any(lo == hi for lo, hi in problem.bounds):  # dual_annealing refuses a fixed variable
+        check = "differential_evolution"
+        options = {"maxiter": max(1, cap // (15 * problem.dimension)), "tol": 1e-8, "polish": False}
+    else:
+        check, options = "dual_annealing", {"maxfun": cap}
+    out = plan.run(check, start, options, cap, f"global check ({check})")
     if out is None:
         return True
+    plan.check = check
     evidence = plan.evidence()
     tol = evidence["tol"] if evidence else 0.0
     plan.disagreed = True  # one check a run: after it, only the budget or the known optimum stop
     if out.phase_best < best[1] - tol:
-        plan.steps.append("a global check (dual_annealing) found a lower value: the search goes on")
+        plan.steps.append(f"a global check ({check}) found a lower value: the search goes on")
         return False
     if out.phase_best > best[1] + tol:
         # it did not get there at all: no confirmation, and no reason to stop early
-        plan.steps.append("a global check (dual_annealing) did not reach the same value: the search goes on")
+        plan.steps.append(f"a global check ({check}) did not reach the same value: the search goes on")
         return False
     plan.values.append(out.phase_best)
     plan.confirmed = True
-    plan.steps.append("a global check (dual_annealing) reached the same best value")
+    plan.steps.append(f"a global check ({check}) reached the same best value")
     return True
 
 
@@ -457,6 +465,10 @@ def _global(plan: _Plan, reserve: int) -> None:
                 summary += ", then dual_annealing from the best point"
         plan.steps.append(summary)
         return
+    if room < 100 * (n + 1):  # too little for a race: one CMA-ES run with all of it
+        _global_step(plan, "CMA-ES", room, target, "global search", plan.rng.uniform(problem.lower, problem.upper))
+        plan.steps.append("BIPOP-CMA-ES with the little budget there was")
+        return
     entrants = [("CMA-ES", 0.25), ("dual_annealing", 0.15)]
     if n <= _SMALL_DIMENSION:
         entrants.append(("differential_evolution", 0.15))
@@ -473,7 +485,7 @@ def _global(plan: _Plan, reserve: int) -> None:
         if name != "CMA-ES" and out.progressed:
             plan.values.append(out.phase_best)  # an independent search from its own start
         if _settled(plan, reserve):
-            plan.steps.append(_race_summary(results, None))
+            plan.steps.append(_race_summary(problem, results, None))
             return
     winner = min(results, key=lambda k: results[k])
     for _ in range(5):  # a winner that stops on its own before the budget runs again, from the best
@@ -484,11 +496,11 @@ def _global(plan: _Plan, reserve: int) -> None:
         _global_step(plan, winner, rest, target, "the race's winner", best[0] if best is not None else None)
         if _settled(plan, reserve):
             break
-    plan.steps.append(_race_summary(results, winner))
+    plan.steps.append(_race_summary(problem, results, winner))
 
 
-def _race_summary(results: dict, winner: str | None) -> str:
-    tried = ", ".join(f"{name} {value:.6g}" for name, value in results.items())
+def _race_summary(problem, results: dict, winner: str | None) -> str:
+    tried = ", ".join(f"{name} {problem.to_user(value):.6g}" for name, value in results.items())
     if winner is None:
         return f"global race ({tried}): stopped early"
     return f"global race ({tried}): the rest of the budget went to {winner}"
@@ -652,6 +664,7 @@ def _spread_constrained(plan: _Plan, first: str) -> None:
     next(starts)  # the centre: the first search started from the run's own start
     options = {"ftol": 1e-12} if first == "SLSQP" else {}
     done = 0
+    plan.spread = True
     for i in range(SPREAD_STARTS):
         if plan.agreed() or plan.remaining() <= 0:
             break

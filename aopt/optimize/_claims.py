@@ -106,7 +106,7 @@ def claim_sentence(record) -> str:
     return f"{CLAIMS[claim][0]}: {reason}"
 
 
-def with_evidence(facts: dict, evidence: dict | None) -> dict:
+def with_evidence(facts: dict, evidence: dict | None, *, maximize: bool = False) -> dict:
     """Facts of a check raised to a global claim when enough independent searches agree.
 
     Only a point verified locally can be raised: k of n searches from spread-out starts
@@ -127,5 +127,6 @@ def with_evidence(facts: dict, evidence: dict | None) -> dict:
         among = f" ({evidence['check']} among them)" if evidence.get("check") else ""
         out["reason"] = (f"{agree} of {restarts} independent searches from spread-out starts{among} reached "
                          f"the same best value (within {evidence.get('tol', 0):.1g}), and the point verifies "
-                         f"locally ({local}); strong evidence of the global minimum, not a proof")
+                         f"locally ({local}); strong evidence of the global {'maximum' if maximize else 'minimum'}, "
+                         f"not a proof")
     return out

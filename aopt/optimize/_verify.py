@@ -35,7 +35,7 @@ _ACTIVE_TOL = 1e-6
 def check_reserve(dimension: int) -> int:
     """Evaluations the check may need after an optimizer (finite differences, probes around a
     plateau, a slope test): a plan that spends a budget keeps this many for it."""
-    return 4 * dimension + 24
+    return 4 * dimension + 24 + 6 * (dimension + min(dimension, 8))  # + the probes around a plateau
 
 
 def _unbounded(problem, x: np.ndarray, f_min, start) -> str:

@@ -179,6 +179,7 @@ class RunManager:
                 # probes around a start the optimizer never left): those calls are recorded too and
                 # share the run's budget, so n_evaluations stays the true number of calls.
                 phase = "during the convergence check"
+                phases.begin("convergence check", "check")  # its evaluations, apart from the last method's
                 check = _recording_objective(problem, recorder, budget, record_cv, EvaluationBudgetReached,
                                              clip=clip)
                 with np.errstate(all="ignore"):
@@ -194,7 +195,7 @@ class RunManager:
                             facts = _verified_where_converged(problem, facts, best, outcomes, verify,
                                                               check, hard, spread)
                         if evidence:
-                            facts = with_evidence(facts, evidence)
+                            facts = with_evidence(facts, evidence, maximize=problem.sense == "maximize")
                     except EvaluationBudgetReached:
                         facts = _unverified(f"not verified: the budget of {_evaluations(budget)} ran out "
                                             f"before the convergence check could evaluate what it needs", origin)
@@ -214,7 +215,7 @@ class RunManager:
         self._keep_output(run_id, problem)
         facts["start"] = origin
         done = phases.done()
-        if done and (info.name == "auto" or len(done) > 1):
+        if info.name == "auto" or sum(p["method"] != "check" for p in done) > 1:
             facts["phases"] = done
         recorder.close()
         if status == "completed":

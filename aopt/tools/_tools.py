@@ -123,7 +123,8 @@ def build_tools(context: Context | Callable[[], Context] = current_context,
 
         x0: start point (default: the parent run's best point, else drawn from seed, else the
         centre of the bounds). options: SciPy options of the algorithm, e.g. {"maxiter": 200}.
-        max_evaluations: budget of objective evaluations.
+        max_evaluations: budget of objective evaluations (auto without one: 3,000 per variable
+        inside finite bounds, cut to about 30 s of evaluations).
         """
         def call():
             ctx = get()
