@@ -246,3 +246,19 @@ def test_a_maximized_run_reports_its_race_in_the_users_sense(manager):
     assert all(v > 0 for v in values), race  # the user's values (up to 30), not their negatives
     if r["convergence"]["claim"] == "global":
         assert "global maximum" in r["convergence"]["reason"]
+
+
+def test_a_slow_objective_stops_near_autos_time_with_the_default_budget(manager, tmp_path, monkeypatch):
+    import time
+
+    import aopt.optimize._auto as auto
+
+    monkeypatch.setattr(auto, "AUTO_SECONDS", 1.0)
+    code = tmp_path / "slow.py"
+    code.write_text("import time\nimport numpy as np\n\ndef f(x):\n    time.sleep(0.002)\n"
+                    "    return float(np.sum(x**2 - 10*np.cos(2*np.pi*x)) + 10*len(x))\n")
+    record, _ = manager.problems.create("slow", f"{code}:f", 6, [-5, 5], None)
+    t0 = time.perf_counter()
+    r = manager.execute(manager.start_run(record["id"], "auto"), seed=1)
+    assert time.perf_counter() - t0 < 6  # about 1.2 s of search, the check and the worker's start
+    assert r["n_evaluations"] < default_budget(6) and "stopped after about 1 s" in r["message"]

@@ -4,10 +4,11 @@ The rule (also in the README):
 
 Budget. `max_evaluations` if the user names one; otherwise, inside finite bounds, a default of
 3,000 evaluations per variable (at least 5,000, at most 200,000), cut so that the run takes
-about 30 seconds at the cost per evaluation measured in its first phase: an interactive request
-stays quick; an objective said to be expensive gets 50 per variable + 50 (at least 200).
-(Without finite bounds the methods' own limits apply.) A few evaluations of the budget are
-kept for the convergence check that follows the plan.
+about 30 seconds at the cost per evaluation measured once a second has passed (a phase still
+running at 36 s stops there): an interactive request stays quick. An objective said to be
+expensive gets 50 per variable + 50 (at least 200). (Without finite bounds the methods' own
+limits apply.) A few evaluations of the budget are kept for the convergence check that follows
+the plan.
 
 Finite bounds, no constraints (the common case, and every black box):
 1. Local probes, unless the problem is known to have many local minima (a multimodal
@@ -215,7 +216,10 @@ class _Plan:
         if callable(set_phase):
             set_phase(phase, info.name)
         stop_at = self.count() + cap
-        capped = _capped(self.fun, self.count, stop_at)
+        # with the default budget a phase also stops at the time the plan allows (a slow objective
+        # must not keep one long phase going far past AUTO_SECONDS)
+        deadline = None if self.explicit else self.t0 + AUTO_SECONDS * 1.2
+        capped = _capped(self.fun, self.count, stop_at, deadline)
         capped.enough = self.enough_with
         # a budget the user named is the run's limit, so the method's own caps are raised to its
         # share; with the default budget, SciPy's own caps stand (a runaway stops where it would)
@@ -226,17 +230,24 @@ class _Plan:
         # a phase that used its share is not a run stopped by the budget; the run's budget is
         out.stopped_by_budget = self.explicit and self.count() >= self.limit
         out.phase_best = capped.best
+        if deadline is not None and time.perf_counter() > deadline and self.limit > self.count():
+            self.limit = self.count()  # out of time: what follows gets nothing
+            self.steps.append(f"stopped after about {AUTO_SECONDS:g} s, the default budget's time "
+                              f"(name max_evaluations to go on)")
         out.progressed = capped.first is not None and capped.best < capped.first
         self.outcomes.append(out)
         self.measure()
         return out
 
 
-def _capped(fun, count, stop_at: int):
-    """`fun` limited to `stop_at` evaluations in all (a phase's share of the budget); `capped.best`
-    is the lowest value this phase saw (a race between methods compares them)."""
+def _capped(fun, count, stop_at: int, deadline: float | None = None):
+    """`fun` limited to `stop_at` evaluations in all (a phase's share of the budget) and, when
+    given, to the `deadline` (perf_counter); `capped.best` is the lowest value this phase saw
+    (a race between methods compares them)."""
+    clock = time.perf_counter
+
     def capped(x):
-        if count() >= stop_at:
+        if count() >= stop_at or (deadline is not None and clock() > deadline):
             raise EvaluationBudgetReached()
         value = fun(x)
         if capped.first is None:
@@ -252,7 +263,7 @@ def _capped(fun, count, stop_at: int):
     if batch is not None:
         def capped_batch(XT):
             room = stop_at - count()
-            if room <= 0:
+            if room <= 0 or (deadline is not None and clock() > deadline):
                 raise EvaluationBudgetReached()
             XT = np.asarray(XT, dtype=float)
             if XT.ndim == 2 and XT.shape[1] > room:

@@ -32,7 +32,9 @@ _MAX_INCPOPSIZE = 10
 # IPOP doubles the population at each restart: 10 * 2**20 points of 100 variables would hold
 # gigabytes. Populations stop growing at this many numbers (points x variables), 80 MB a copy.
 _MAX_POPULATION_NUMBERS = 10**7
-_SIGMA_FRACTION = 0.2  # of each variable's box width (COCO's customary 2 on [-5, 5]), or of max(1, |x0_i|) when unbounded
+# the first step, a fraction of each variable's box width (COCO's customary 2 on [-5, 5]), or of
+# max(1, |x0_i|) when unbounded
+_SIGMA_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
