@@ -262,3 +262,14 @@ def test_a_slow_objective_stops_near_autos_time_with_the_default_budget(manager,
     r = manager.execute(manager.start_run(record["id"], "auto"), seed=1)
     assert time.perf_counter() - t0 < 6  # about 1.2 s of search, the check and the worker's start
     assert r["n_evaluations"] < default_budget(6) and "stopped after about 1 s" in r["message"]
+
+
+def test_a_noisy_objective_is_searched_by_populations_and_not_refined_by_slopes(manager, tmp_path):
+    code = tmp_path / "noisy.py"
+    code.write_text("import numpy as np\n_rng = np.random.default_rng(0)\n\ndef f(x):\n"
+                    "    return float(np.sum((np.asarray(x) - 1.0)**2) + 0.01 * _rng.normal())\n")
+    record, _ = manager.problems.create("noisy", f"{code}:f", 3, [-5, 5], None, properties=["noisy"])
+    r = manager.execute(manager.start_run(record["id"], "auto"), seed=1, max_evaluations=3000)
+    methods = [p["method"] for p in r["convergence"]["phases"]]
+    assert methods[0] == "CMA-ES" and "L-BFGS-B" not in methods
+    assert np.allclose(r["best_x"], 1.0, atol=0.3)
