@@ -21,6 +21,7 @@ _LAZY = {
     "MAX_RESTARTS": ("aopt.optimize._auto", "MAX_RESTARTS"),
     "choose_auto": ("aopt.optimize._auto", "choose_auto"),
     "default_budget": ("aopt.optimize._auto", "default_budget"),
+    "planned_budget": ("aopt.optimize._auto", "planned_budget"),
     "run_auto": ("aopt.optimize._auto", "run_auto"),
     "EvaluationBudgetReached": ("aopt.optimize._solve", "EvaluationBudgetReached"),
     "Outcome": ("aopt.optimize._solve", "Outcome"),

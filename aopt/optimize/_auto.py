@@ -62,8 +62,8 @@ AGREE_RTOL = 1e-6  # "the same value": within 1e-6 * max(1, how much f varies)
 LOCAL_STARTS = 3  # local searches from spread starts before auto turns to a global search
 SPREAD_STARTS = 6  # extra starts of a constrained problem with finite bounds, for evidence
 AUTO_SECONDS = 30.0  # with no budget named, plan to finish in about this long
-_SMALL_DIMENSION = 3  # up to here differential_evolution shares the global phase
-_RACE_DIMENSION = 3  # up to here global methods race for the budget; beyond, CMA-ES leads
+_SMALL_DIMENSION = 3  # up to here global methods race for the budget (and the last digits get a
+#                       fair share); beyond, CMA-ES leads and the probes shrink
 UNPLANNED = 1_000_000  # the limit without finite bounds or a named budget (the run's safety cap)
 
 
@@ -75,6 +75,18 @@ def default_budget(dimension: int) -> int:
 def expensive_budget(dimension: int) -> int:
     """auto's default budget for an objective the user said is expensive."""
     return int(max(200, 50 * (dimension + 1)))
+
+
+def planned_budget(problem, budget: int | None = None) -> int | None:
+    """The evaluations auto plans with: the named budget, else its default inside finite bounds
+    (before the time cut), else None (the methods' own limits and the run's safety cap)."""
+    if budget:
+        return int(budget)
+    if not problem.has_finite_bounds:
+        return None
+    if "expensive" in getattr(problem, "properties", ()):
+        return expensive_budget(problem.dimension)
+    return default_budget(problem.dimension)
 
 
 def choose_auto(problem) -> tuple[str, str]:
@@ -109,14 +121,7 @@ class _Plan:
         self.explicit = explicit
         self.first_f = first_f or (lambda: None)
         # the run's check after the plan evaluates too (finite differences, probes): keep room for it
-        if explicit:
-            total = int(budget)
-        elif problem.has_finite_bounds:
-            total = default_budget(problem.dimension)
-            if "expensive" in getattr(problem, "properties", ()):
-                total = expensive_budget(problem.dimension)
-        else:  # nothing to spread starts over: the methods' own limits and the run's safety cap
-            total = UNPLANNED
+        total = planned_budget(problem, budget) or UNPLANNED
         self.total = total
         self.limit = max(1, total - min(check_reserve(problem.dimension), total // 10))
         self.start_n = count()
@@ -158,17 +163,12 @@ class _Plan:
         return self.best_so_far()
 
     def reached_optimum(self) -> bool:
+        """The known optimum is reached: f* + TARGET_RTOL * max(1, |f*|) (CMA-ES's ftarget too)."""
         f_star = getattr(self.problem, "f_star", None)
         best = self.best()
         if f_star is None or not math.isfinite(f_star) or best is None:
             return False
         return self.problem.to_user(best[1]) - f_star <= TARGET_RTOL * max(1.0, abs(f_star))
-
-    def ftarget(self) -> float | None:
-        f_star = getattr(self.problem, "f_star", None)
-        if f_star is None or not math.isfinite(f_star):
-            return None
-        return f_star + TARGET_RTOL * max(1.0, abs(f_star))
 
     def evidence(self) -> dict | None:
         """How many independent searches reached the run's best value (None before two)."""
@@ -221,11 +221,11 @@ class _Plan:
         deadline = None if self.explicit else self.t0 + AUTO_SECONDS * 1.2
         capped = _capped(self.fun, self.count, stop_at, deadline)
         capped.enough = self.enough_with
-        # a budget the user named is the run's limit, so the method's own caps are raised to its
-        # share; with the default budget, SciPy's own caps stand (a runaway stops where it would)
-        opts = budget_options(info, options, cap if self.explicit else None, self.problem.dimension)
-        if info.name == "CMA-ES":
-            opts["maxfevals"] = cap
+        # a global method's own caps are raised to its share; a local method's only when the user
+        # named the budget (with the default budget SciPy's caps stand: a runaway stops where it would)
+        share = cap if self.explicit or info.family == "global" else None
+        opts = info.with_defaults(self.problem, budget_options(info, options, share, self.problem.dimension),
+                                  budget_named=True)
         out = solve_with(info, self.problem, capped, start, opts, self.seed, hard_bounds=self.hard_bounds)
         # a phase that used its share is not a run stopped by the budget; the run's budget is
         out.stopped_by_budget = self.explicit and self.count() >= self.limit
@@ -266,14 +266,13 @@ def _capped(fun, count, stop_at: int, deadline: float | None = None):
             if room <= 0 or (deadline is not None and clock() > deadline):
                 raise EvaluationBudgetReached()
             XT = np.asarray(XT, dtype=float)
-            if XT.ndim == 2 and XT.shape[1] > room:
-                values = np.asarray(batch(XT[:, :room]), dtype=float)
-                capped.first = float(values[0]) if capped.first is None and values.size else capped.first
-                capped.best = min(capped.best, float(np.min(values, initial=math.inf)))
-                raise EvaluationBudgetReached()
-            values = np.asarray(batch(XT), dtype=float)
-            capped.first = float(values[0]) if capped.first is None and values.size else capped.first
+            cut = XT.ndim == 2 and XT.shape[1] > room
+            values = np.asarray(batch(XT[:, :room] if cut else XT), dtype=float)
+            if capped.first is None and values.size:
+                capped.first = float(values[0])
             capped.best = min(capped.best, float(np.min(values, initial=math.inf)))
+            if cut:
+                raise EvaluationBudgetReached()
             return values
 
         capped.batch = capped_batch
@@ -299,30 +298,17 @@ def _spread_starts(problem, x0: np.ndarray, seed: int):
         yield lo + u * (hi - lo)
 
 
-def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, *, hard_bounds: bool,
-             budget: int | None = None, explicit_budget: bool | None = None, first_f=None,
-             count=None) -> tuple[list[Outcome], str, dict | None]:
-    """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None.
+def run_auto(problem, fun, x0: np.ndarray, seed: int, best_so_far, count, *, hard_bounds: bool,
+             budget: int | None = None, first_f=None) -> tuple[list[Outcome], str, dict | None]:
+    """Run the auto plan; `best_so_far()` returns the recorder's best (x, f_min) or None and
+    `count()` the evaluations recorded so far; `first_f()` the run's first value (the scale of
+    "the same value").
 
-    `budget` is the user's max_evaluations (None: auto's default budget); `count()` the
-    evaluations recorded so far. Returns the outcomes in order, a one-line account of what
-    was done, and the evidence of agreeing searches ({"restarts", "agree", "tol"}) or None.
+    `budget` is the user's max_evaluations (None: auto's default budget). Returns the outcomes
+    in order, a one-line account of what was done, and the evidence of agreeing searches
+    ({"restarts", "agree", "tol", "confirmed", "check"}) or None.
     """
-    explicit = bool(budget) if explicit_budget is None else bool(explicit_budget and budget)
-    if count is None:
-        calls = [0]
-
-        def counted(x):
-            calls[0] += 1
-            return fun(x)
-
-        if hasattr(fun, "batch"):
-            def counted_batch(XT):
-                calls[0] += np.atleast_2d(np.asarray(XT)).shape[1]
-                return fun.batch(XT)
-            counted.batch = counted_batch
-        counted.set_phase = getattr(fun, "set_phase", None)
-        fun, count = counted, (lambda: calls[0])
+    explicit = bool(budget)
     plan = _Plan(problem, fun, count, best_so_far, seed, hard_bounds, budget or 0, explicit, first_f)
     first, why = choose_auto(problem)
     head = f"auto ({why}" + ("" if plan.total >= UNPLANNED else
@@ -407,13 +393,9 @@ def _confirmed(plan: _Plan, reserve: int) -> bool:
     cap = int(0.1 * (plan.remaining() - reserve))
     if best is None or cap < 20 * (problem.dimension + 1):
         return True  # no room for a check: stop, without the confirmation a global claim needs
-    start = plan.rng.uniform(problem.lower, problem.upper)
-    if any(lo == hi for lo, hi in problem.bounds):  # dual_annealing refuses a fixed variable
-        check = "differential_evolution"
-        options = {"maxiter": max(1, cap // (15 * problem.dimension)), "tol": 1e-8, "polish": False}
-    else:
-        check, options = "dual_annealing", {"maxfun": cap}
-    out = plan.run(check, start, options, cap, f"global check ({check})")
+    # dual_annealing refuses a fixed variable; differential_evolution takes one
+    check = "differential_evolution" if any(lo == hi for lo, hi in problem.bounds) else "dual_annealing"
+    out = _global_step(plan, check, cap, "global check", plan.rng.uniform(problem.lower, problem.upper))
     if out is None:
         return True
     plan.check = check
@@ -456,14 +438,13 @@ def _global(plan: _Plan, reserve: int) -> None:
     room = plan.remaining() - reserve
     if room <= 0:
         return
-    target = plan.ftarget()
     fixed = any(lo == hi for lo, hi in problem.bounds)  # dual_annealing refuses a fixed variable
-    if n > _RACE_DIMENSION:
+    if n > _SMALL_DIMENSION:
         generous = room >= 2_000 * n and not fixed
         summary = "IPOP-CMA-ES"
         for _ in range(3):
             cap = int(0.75 * room) if generous else plan.remaining() - reserve
-            _global_step(plan, "CMA-ES", cap, target, "global search",
+            _global_step(plan, "CMA-ES", cap, "global search",
                          plan.rng.uniform(problem.lower, problem.upper))
             if _settled(plan, reserve) or plan.remaining() - reserve <= 10 * (n + 1) or generous:
                 break
@@ -471,13 +452,13 @@ def _global(plan: _Plan, reserve: int) -> None:
             rest = plan.remaining() - reserve
             best = plan.best()
             if rest > 10 * (n + 1):
-                _global_step(plan, "dual_annealing", rest, target, "global search",
+                _global_step(plan, "dual_annealing", rest, "global search",
                              best[0] if best is not None else None)
                 summary += ", then dual_annealing from the best point"
         plan.steps.append(summary)
         return
     if room < 100 * (n + 1):  # too little for a race: one CMA-ES run with all of it
-        _global_step(plan, "CMA-ES", room, target, "global search", plan.rng.uniform(problem.lower, problem.upper))
+        _global_step(plan, "CMA-ES", room, "global search", plan.rng.uniform(problem.lower, problem.upper))
         plan.steps.append("BIPOP-CMA-ES with the little budget there was")
         return
     entrants = [("CMA-ES", 0.25), ("dual_annealing", 0.15)]
@@ -489,7 +470,7 @@ def _global(plan: _Plan, reserve: int) -> None:
     for name, share in entrants:
         # each entrant starts from a point of its own, so that its best is its own work
         start = plan.rng.uniform(problem.lower, problem.upper)
-        out = _global_step(plan, name, int(share * room), target, "race", start)
+        out = _global_step(plan, name, int(share * room), "race", start)
         if out is None:
             return
         results[name] = out.phase_best
@@ -504,7 +485,7 @@ def _global(plan: _Plan, reserve: int) -> None:
         if rest <= 10 * (n + 1):
             break
         best = plan.best()
-        _global_step(plan, winner, rest, target, "the race's winner", best[0] if best is not None else None)
+        _global_step(plan, winner, rest, "the race's winner", best[0] if best is not None else None)
         if _settled(plan, reserve):
             break
     plan.steps.append(_race_summary(problem, results, winner))
@@ -517,7 +498,7 @@ def _race_summary(problem, results: dict, winner: str | None) -> str:
     return f"global race ({tried}): the rest of the budget went to {winner}"
 
 
-def _global_step(plan: _Plan, name: str, cap: int, target, why: str, start) -> Outcome | None:
+def _global_step(plan: _Plan, name: str, cap: int, why: str, start) -> Outcome | None:
     problem = plan.problem
     n = problem.dimension
     if start is None:
@@ -525,8 +506,6 @@ def _global_step(plan: _Plan, name: str, cap: int, target, why: str, start) -> O
     if name == "CMA-ES":
         # BIPOP's small runs pay off in few variables; in more, IPOP's growing populations
         options = {"bipop": n <= _SMALL_DIMENSION, "restarts": 1_000}
-        if target is not None:
-            options["ftarget"] = target
         out = plan.run(name, start, options, cap, f"CMA-ES ({why})")
         if out is not None:
             plan.values.extend(out.restarts)
@@ -580,9 +559,6 @@ def _refine(plan: _Plan) -> None:
             used.append("Nelder-Mead")
         else:
             options = {"sigma0": float(1e-3 * np.mean(width)), "restarts": 0, "tolfun": 1e-15, "tolx": 1e-15}
-            target = plan.ftarget()
-            if target is not None:
-                options["ftarget"] = target
             plan.run("CMA-ES", x, options, plan.remaining(), "refine (local CMA-ES)")
             used.append("a local CMA-ES")
     best = plan.best()

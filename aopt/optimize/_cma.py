@@ -16,9 +16,9 @@ import numpy as np
 
 from aopt.errors import InvalidInput
 from aopt.optimize._registry import AlgorithmInfo
-from aopt.optimize._solve import EvaluationBudgetReached, Outcome
+from aopt.optimize._solve import EvaluationBudgetReached, Outcome, batches
 
-__all__ = ["CMA_OPTIONS", "cma_budget_key", "solve_cma"]
+__all__ = ["CMA_OPTIONS", "cma_budget_key", "cma_defaults", "solve_cma"]
 
 METHOD = "CMA-ES"
 CMA_OPTIONS = ("sigma0", "popsize", "restarts", "bipop", "incpopsize", "maxfevals", "tolfun", "tolx",
@@ -171,9 +171,7 @@ class _Evaluator:
     """Evaluates CMA generations through the recording objective, counting and keeping the best."""
 
     def __init__(self, fun, problem, embedding: _Embedding, maxfevals: int | None):
-        # the recording objective's batch form calls problem.fun_batch, which only a batching
-        # problem (a code objective) has; solve_with's differential_evolution checks the same
-        self.batch = getattr(fun, "batch", None) if getattr(problem, "batches", False) else None
+        self.batch = fun.batch if batches(problem, fun) else None
         self.fun = fun
         self.embedding = embedding
         self.maxfevals = maxfevals
@@ -199,6 +197,21 @@ class _Evaluator:
             if values[i] < self.best_f or self.best_x is None:
                 self.best_x, self.best_f = X[i].copy(), float(values[i])
         return values
+
+
+def cma_defaults(problem, options: dict, budget_named: bool) -> dict:
+    """The options a CMA-ES run needs from the problem: without a named budget its restarts stop at
+    auto's default budget (not the run's safety cap), and on a benchmark with a known optimum they
+    stop once it is reached (`ftarget`, in the user's sense)."""
+    from aopt.optimize._auto import TARGET_RTOL, default_budget
+
+    out = dict(options)
+    if not budget_named and "maxfevals" not in out:
+        out["maxfevals"] = default_budget(problem.dimension)
+    f_star = getattr(problem, "f_star", None)
+    if "ftarget" not in out and f_star is not None and math.isfinite(f_star):
+        out["ftarget"] = f_star + TARGET_RTOL * max(1.0, abs(f_star))
+    return out
 
 
 def _sigma(settings: CMASettings, problem, embedding: _Embedding) -> tuple[float, np.ndarray | None]:

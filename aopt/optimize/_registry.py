@@ -23,13 +23,14 @@ __all__ = [
 _MAY_LEAVE_BOUNDS = frozenset({"COBYLA", "trust-constr", "SLSQP", "shgo", "basinhopping"})
 
 
-# backend name -> (module, function) that runs an algorithm of that backend. The function is
-# `solve(info, problem, fun, x0, options, seed, *, hard_bounds) -> Outcome` (see _solve.py);
-# it is imported only when a run uses it, so listing algorithms loads no optimizer library.
-BACKENDS: dict[str, tuple[str, str, str]] = {
-    # name: (module, function, the library, as users know it)
-    "scipy": ("aopt.optimize._solve", "solve_scipy", "SciPy"),
-    "pycma": ("aopt.optimize._cma", "solve_cma", "pycma"),
+# backend name -> (module, the function that runs a method, the library as users know it, the
+# function that fills the options a run of it needs from the problem, or None). The runner is
+# `solve(info, problem, fun, x0, options, seed, *, hard_bounds) -> Outcome` (see _solve.py),
+# the filler `defaults(problem, options, budget_named) -> options`; both are imported only
+# when a run uses them, so listing algorithms loads no optimizer library.
+BACKENDS: dict[str, tuple[str, str, str, str | None]] = {
+    "scipy": ("aopt.optimize._solve", "solve_scipy", "SciPy", None),
+    "pycma": ("aopt.optimize._cma", "solve_cma", "pycma", "cma_defaults"),
 }
 
 
@@ -72,11 +73,13 @@ class AlgorithmInfo:
 
     def solve(self, problem, fun, x0, options: dict, seed: int | None, *, hard_bounds: bool = True):
         """Run this algorithm on `fun` (the recording objective, minimization form) -> Outcome."""
-        import importlib
+        return _backend_function(self.backend, 1)(self, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
 
-        module, function, _ = BACKENDS[self.backend]
-        return getattr(importlib.import_module(module), function)(
-            self, problem, fun, x0, options, seed, hard_bounds=hard_bounds)
+    def with_defaults(self, problem, options: dict, *, budget_named: bool) -> dict:
+        """`options` completed with what the backend sets from the problem (recorded with the run)."""
+        if BACKENDS[self.backend][3] is None:
+            return dict(options)
+        return _backend_function(self.backend, 3)(problem, dict(options), budget_named)
 
     def to_dict(self) -> dict:
         return {
@@ -93,6 +96,13 @@ class AlgorithmInfo:
             "summary": self.summary,
             "aliases": list(self.aliases),
         }
+
+
+def _backend_function(backend: str, which: int):
+    import importlib
+
+    entry = BACKENDS[backend]
+    return getattr(importlib.import_module(entry[0]), entry[which])
 
 
 # shgo's simplicial complex has 2**n vertices: 10 variables take about a second, 12 take

@@ -9,7 +9,7 @@ import numpy as np
 
 from aopt.optimize._registry import AlgorithmInfo
 
-__all__ = ["EvaluationBudgetReached", "Outcome", "budget_options", "solve_with", "solve_scipy"]
+__all__ = ["EvaluationBudgetReached", "Outcome", "budget_options", "solve_with", "solve_scipy", "batches"]
 
 
 class EvaluationBudgetReached(Exception):
@@ -59,7 +59,9 @@ def budget_options(info: AlgorithmInfo, options: dict, budget: int | None, dimen
     return out
 
 
-def _batches(problem, fun) -> bool:
+def batches(problem, fun) -> bool:
+    """Evaluate many points per call: the objective has a batch form and the problem gains from
+    it (a code objective's worker); elsewhere the batch form would only loop."""
     return getattr(fun, "batch", None) is not None and bool(getattr(problem, "batches", False))
 
 
@@ -144,7 +146,7 @@ def solve_scipy(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict
             kwargs = {"method": name, "callback": callback, "options": opts}
             if info.uses_gradient and jac is not None:
                 kwargs["jac"] = jac
-            elif info.uses_gradient and not problem.constraints and _batches(problem, fun) \
+            elif info.uses_gradient and not problem.constraints and batches(problem, fun) \
                     and "eps" not in opts and not info.needs_hessian:
                 # a code objective: the value and its forward differences in one round trip
                 fun, kwargs["jac"] = _value_and_gradient(fun.batch, problem), True
@@ -160,11 +162,9 @@ def solve_scipy(info: AlgorithmInfo, problem, fun, x0: np.ndarray, options: dict
             res = so.minimize(fun, x0, **kwargs)
         elif name == "differential_evolution":
             extra = {"constraints": _nonlinear_constraint(problem)} if problem.constraints else {}
-            batch = getattr(fun, "batch", None)
-            if batch is not None and getattr(problem, "batches", False) and not problem.constraints \
-                    and "updating" not in opts:
+            if batches(problem, fun) and not problem.constraints and "updating" not in opts:
                 # one round trip per generation to a code objective's worker
-                fun, extra = batch, {"vectorized": True, "updating": "deferred"}
+                fun, extra = fun.batch, {"vectorized": True, "updating": "deferred"}
             res = so.differential_evolution(fun, _finite_bounds(problem), rng=seed, x0=x0,
                                             callback=callback, **extra, **opts)
         elif name == "dual_annealing":

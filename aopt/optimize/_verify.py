@@ -38,6 +38,15 @@ def check_reserve(dimension: int) -> int:
     return 4 * dimension + 24 + 6 * (dimension + min(dimension, 8))  # + the probes around a plateau
 
 
+def _probe(problem, x: np.ndarray, point: np.ndarray, f, tol: float = FEASIBILITY_TOL) -> float | None:
+    """f at `point` moved into the bounds (a recorded evaluation when f is the run's objective), or
+    None when that is x itself or violates the constraints by more than `tol`."""
+    p = np.clip(point, problem.lower, problem.upper)
+    if np.array_equal(p, x) or problem.constraint_violation(p) > tol:
+        return None
+    return float(f(p))
+
+
 def _unbounded(problem, x: np.ndarray, f_min, start) -> str:
     """Why the run has no finite minimum to converge to, or "" when nothing says so."""
     if f_min is None or math.isnan(f_min) or np.isnan(x).any():
@@ -226,11 +235,8 @@ def _keeps_decreasing(problem, x: np.ndarray, f_min: float, grad: np.ndarray, fu
     f = fun or problem.fun
     with np.errstate(all="ignore"):
         for t in (1.0, 10.0, 100.0, 1000.0):
-            p = np.clip(x + t * scale * d, problem.lower, problem.upper)
-            if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
-                return False
-            value = float(f(p))
-            if not value < last - tol:
+            value = _probe(problem, x, x + t * scale * d, f)
+            if value is None or not value < last - tol:
                 return False
             last = value
     return True
@@ -250,10 +256,8 @@ def _still_falls(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun) -
     drop = 1e-4 * abs(f_min) + 1e-14 * (1.0 + abs(f_min))
     with np.errstate(all="ignore"):
         for t in (1e-3, 1e-2):
-            p = np.clip(x + t * (1.0 + float(np.max(np.abs(x)))) * d, problem.lower, problem.upper)
-            if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
-                continue
-            if float(f(p)) < f_min - drop:
+            value = _probe(problem, x, x + t * (1.0 + float(np.max(np.abs(x)))) * d, f)
+            if value is not None and value < f_min - drop:
                 return True
     return False
 
@@ -270,11 +274,11 @@ def _descent_along(problem, x: np.ndarray, f_min: float, slope: np.ndarray, fun,
     best = 0.0
     with np.errstate(all="ignore"):
         for k in range(1, 13):
-            p = np.clip(x + 10.0 ** -k * size * d, problem.lower, problem.upper)
-            if np.array_equal(p, x) or (problem.constraints and
-                                        problem.constraint_violation(p) > FEASIBILITY_TOL * (1 + abs(f_min))):
-                continue  # only feasible points count (the slope is the KKT residual's direction)
-            drop = f_min - float(f(p))
+            # only feasible points count (the slope is the KKT residual's direction)
+            value = _probe(problem, x, x + 10.0 ** -k * size * d, f, FEASIBILITY_TOL * (1 + abs(f_min)))
+            if value is None:
+                continue
+            drop = f_min - value
             if drop > tol:
                 return None
             best = max(best, drop)
@@ -289,10 +293,8 @@ def _lower_nearby(problem, x: np.ndarray, f_min: float, directions: np.ndarray, 
             step = radius * (1.0 + float(np.max(np.abs(x))))
             for d in directions.T:
                 for sign in (1.0, -1.0):
-                    p = np.clip(x + sign * step * d, problem.lower, problem.upper)
-                    if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
-                        continue
-                    if float(f(p)) < f_min - tol:
+                    value = _probe(problem, x, x + sign * step * d, f)
+                    if value is not None and value < f_min - tol:
                         return True
     return False
 
@@ -330,26 +332,15 @@ def _plateau(problem, x: np.ndarray, f_min: float, grad: np.ndarray, fun) -> str
         for radius in (1e-3, 1e-2, 1e-1):
             for d in directions.T:
                 for sign in (1.0, -1.0):
-                    p = np.clip(x + sign * radius * span * d, problem.lower, problem.upper)
-                    if np.array_equal(p, x) or problem.constraint_violation(p) > FEASIBILITY_TOL:
+                    value = _probe(problem, x, x + sign * radius * span * d, f)
+                    if value is None:
                         continue
-                    value = float(f(p))
                     if value < f_min - tol:
                         return "lower"
                     higher = higher or value > f_min + tol
             if higher:
                 return ""
     return "flat"
-
-
-def _violation(problem, x: np.ndarray, hard_bounds: bool) -> float:
-    """The real violation at x: constraints, and the bounds when they are hard."""
-    if hard_bounds:
-        return float(problem.constraint_violation(x))
-    worst = 0.0
-    for c in problem.constraints:
-        worst = max(worst, float(c.violation(x)))
-    return worst
 
 
 def verify(problem, x, f_min: float, fun=None, start=None, *, hard_bounds: bool = True,
@@ -386,12 +377,12 @@ def _verify(problem, x, f_min, fun, start, hard_bounds, f_scale) -> dict:
     unbounded = _unbounded(problem, x, f_min, start)
     if unbounded:
         facts["reason"], facts["unbounded"], facts["claim"] = unbounded, True, "unbounded"
-        facts["max_violation"] = _violation(problem, x, hard_bounds)
+        facts["max_violation"] = float(problem.constraint_violation(x, bounds=hard_bounds))
         return facts
     if not np.all(np.isfinite(x)) or f_min is None or not math.isfinite(f_min):
         facts["reason"] = "no finite point or value was found"
         return facts
-    violation = _violation(problem, x, hard_bounds)
+    violation = float(problem.constraint_violation(x, bounds=hard_bounds))
     facts["max_violation"] = violation
     with np.errstate(all="ignore"):
         grad = _gradient(problem, x, fun, hard_bounds)

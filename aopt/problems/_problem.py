@@ -190,13 +190,14 @@ class Problem:
         """A minimization-form value (what fun returns) in the user's sense."""
         return self._sign * float(f_min)
 
-    def constraint_violation(self, x) -> float:
-        """Largest violation over constraints and bounds; 0.0 when x is feasible."""
+    def constraint_violation(self, x, bounds: bool = True) -> float:
+        """Largest violation over constraints and (unless `bounds` is False: a benchmark's default
+        domain, which is only a search region) bounds; 0.0 when x is feasible."""
         x = as_vector(x)
         if np.isnan(x).any():
             return math.inf
         worst = 0.0
-        if self.dimension and (np.isfinite(self.lower).any() or np.isfinite(self.upper).any()):
+        if bounds and self.dimension and (np.isfinite(self.lower).any() or np.isfinite(self.upper).any()):
             worst = float(max(0.0, np.max(np.fmax(self.lower - x, x - self.upper))))
         for c in self.constraints:
             v = c.violation(x)

@@ -98,7 +98,7 @@ class RunManager:
     def _execute(self, run_id, x0, options, seed, max_evaluations, progress) -> dict:
         from aopt.optimize import (EvaluationBudgetReached, budget_options, get_algorithm, run_auto,
                                    solve_with, starting_point, unbounded_reason, validate_options, verify,
-                                   with_evidence, default_budget)
+                                   with_evidence, planned_budget)
         from aopt.runs._recorder import RunRecorder
 
         import scipy.optimize  # noqa: F401 - loaded before the clock starts, not inside the first evaluation
@@ -118,14 +118,7 @@ class RunManager:
         # a budget the user names is the run's limit: the method's own caps are raised to it
         opts = budget_options(info, validate_options(info, options),
                               max_evaluations and budget, problem.dimension)
-        if info.name == "CMA-ES" and not max_evaluations and "maxfevals" not in opts:
-            # its restarts would otherwise go on to the safety cap: auto's default budget instead
-            opts["maxfevals"] = default_budget(problem.dimension)
-        if info.name == "CMA-ES" and "ftarget" not in opts and problem.f_star is not None:
-            # a benchmark's known optimum: no restart after it is reached (the option says where)
-            from aopt.optimize._auto import TARGET_RTOL
-
-            opts["ftarget"] = problem.f_star + TARGET_RTOL * max(1.0, abs(problem.f_star))
+        opts = info.with_defaults(problem, opts, budget_named=bool(max_evaluations))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
             raise InvalidInput(f"seed must be a whole number from 0 to 4294967295; got {seed!r}")
         parent = self.get(run["parent_id"]) if run.get("parent_id") else None
@@ -142,9 +135,9 @@ class RunManager:
         clip_run = clip and (not info.stays_in_bounds or info.name == "auto")
         self.store.update_run(run_id, x0=start.tolist(), options=opts, seed=seed,
                               pid=os.getpid(), started_at=_now(), max_evaluations=max_evaluations)
-        shown_budget = max_evaluations
-        if not shown_budget and problem.has_finite_bounds and info.name in ("auto", "CMA-ES"):
-            shown_budget = default_budget(problem.dimension)  # what they plan with (the live line says it)
+        # the live line says "4,200 of 10,000": the named budget, or what the run plans with
+        shown_budget = max_evaluations or opts.get("maxfevals") or (
+            planned_budget(problem) if info.name == "auto" else None)
         recorder = RunRecorder(self.store, run_id, problem.dimension, to_user=problem.to_user,
                                with_cv=record_cv, progress=progress, max_evaluations=shown_budget)
         phases = _Phases(recorder, problem.to_user, None if info.name == "auto" else info.name)
@@ -159,9 +152,8 @@ class RunManager:
                     warnings.simplefilter("ignore")  # SciPy's advice is summarized in the run's message
                     if info.name == "auto":
                         outcomes, account, evidence = run_auto(
-                            problem, fun, start, seed, lambda: _best(recorder), hard_bounds=hard,
-                            budget=max_evaluations and budget, explicit_budget=bool(max_evaluations),
-                            count=lambda: recorder.n, first_f=lambda: recorder.first_f)
+                            problem, fun, start, seed, lambda: _best(recorder), lambda: recorder.n,
+                            hard_bounds=hard, budget=max_evaluations and budget, first_f=lambda: recorder.first_f)
                     else:
                         outcomes = [solve_with(info, problem, fun, start, opts, seed, hard_bounds=hard)]
             except Exception as exc:  # SciPy rejected something, or user code failed: keep what ran
